@@ -1,0 +1,110 @@
+// swift-tools-version: 6.1
+//
+// Letterbox: one package, one executable (`letterbox`), library targets as in ARCHITECTURE.md.
+// The allowed imports per target are checked by `scripts/check-imports`; keep this file and that table in step.
+
+import PackageDescription
+
+let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
+let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
+let cryptoExtras = Target.Dependency.product(name: "_CryptoExtras", package: "swift-crypto")
+let x509 = Target.Dependency.product(name: "X509", package: "swift-certificates")
+let asn1 = Target.Dependency.product(name: "SwiftASN1", package: "swift-asn1")
+let grdb = Target.Dependency.product(name: "GRDB", package: "GRDB.swift")
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
+let lifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let toml = Target.Dependency.product(name: "TOMLKit", package: "TOMLKit")
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Letterbox",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "letterbox", targets: ["letterbox"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.0"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+    ],
+    targets: [
+        // Pure modules: no sockets, files or logging.
+        .target(name: "MailCore", swiftSettings: strict),
+        .target(name: "MIME", dependencies: ["MailCore"], swiftSettings: strict),
+        .target(name: "SASL", dependencies: ["MailCore", crypto], swiftSettings: strict),
+        .target(name: "SMTPProtocol", dependencies: ["MailCore", nioCore], swiftSettings: strict),
+        .target(name: "IMAPProtocol", dependencies: ["MailCore", "MIME", nioCore], swiftSettings: strict),
+
+        // Storage and accounts.
+        .target(name: "MailStore", dependencies: ["MailCore", "MIME"], swiftSettings: strict),
+        .target(name: "MailStoreSQLite", dependencies: ["MailStore", "MailCore", grdb, crypto], swiftSettings: strict),
+        .target(name: "Directory", dependencies: ["MailCore", "SASL", "MailStore", crypto], swiftSettings: strict),
+
+        // Network.
+        .target(
+            name: "ServerCore",
+            dependencies: [nioCore, nioPosix, nioSSL, logging, metrics, lifecycle, x509, asn1, crypto, cryptoExtras],
+            swiftSettings: strict
+        ),
+
+        // Wiring and the command line.
+        .target(
+            name: "LetterboxServer",
+            dependencies: [
+                "MailCore", "MIME", "SASL", "MailStore", "MailStoreSQLite", "Directory", "ServerCore",
+                nioCore, nioPosix, logging, lifecycle, toml,
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "letterbox", dependencies: ["LetterboxServer", argumentParser, logging], swiftSettings: strict),
+
+        // Tests.
+        .target(
+            name: "MailTestSupport",
+            dependencies: ["MailCore", "MailStore", nioCore, nioPosix],
+            path: "Tests/MailTestSupport",
+            swiftSettings: strict
+        ),
+        .testTarget(name: "MailCoreTests", dependencies: ["MailCore"], swiftSettings: strict),
+        .testTarget(name: "MIMETests", dependencies: ["MIME", "MailCore"], swiftSettings: strict),
+        .testTarget(name: "SASLTests", dependencies: ["SASL", "MailCore"], swiftSettings: strict),
+        .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol", "MailCore", nioCore], swiftSettings: strict),
+        .testTarget(name: "IMAPProtocolTests", dependencies: ["IMAPProtocol", "MailCore", "MIME", nioCore], swiftSettings: strict),
+        .testTarget(
+            name: "MailStoreTests",
+            dependencies: ["MailStore", "MailStoreSQLite", "MailTestSupport", "MailCore"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "DirectoryTests",
+            dependencies: ["Directory", "MailStore", "MailStoreSQLite", "SASL", "MailCore"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ServerCoreTests",
+            dependencies: ["ServerCore", nioCore, nioPosix, nioSSL, logging],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "LetterboxServerTests",
+            dependencies: ["LetterboxServer", "MailStore", "Directory", "MailCore"],
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,4 @@
+import Testing
+@testable import MIME
+
+@Test func moduleLinks() { #expect(Bool(true)) }
