@@ -54,6 +54,9 @@ extension GrammarReader {
         "SENTBEFORE": { .sentBefore($0) }, "SENTON": { .sentOn($0) }, "SENTSINCE": { .sentSince($0) },
     ]
 
+    /// search-key keywords with other arguments, parsed in `searchKey`.
+    static let otherSearchKeys: Set<String> = ["KEYWORD", "UNKEYWORD", "HEADER", "LARGER", "SMALLER", "UID", "NOT", "OR"]
+
     // search-key = "ALL" / "ANSWERED" / "BCC" SP astring / "BEFORE" SP date / "BODY" SP astring / "CC" SP astring /
     //   "DELETED" / "FLAGGED" / "FROM" SP astring / "KEYWORD" SP flag-keyword / "ON" SP date / "SEEN" /
     //   "SINCE" SP date / "SUBJECT" SP astring / "TEXT" SP astring / "TO" SP astring / "UNANSWERED" / "UNDELETED" /
@@ -71,6 +74,9 @@ extension GrammarReader {
         }
         let name = try atom().uppercased()
         if let key = Self.simpleSearchKeys[name] { return key }
+        guard Self.stringSearchKeys[name] != nil || Self.dateSearchKeys[name] != nil || Self.otherSearchKeys.contains(name) else {
+            throw IMAPSyntaxError("unknown search key \(name)")
+        }
         try space()
         if let make = Self.stringSearchKeys[name] { return make(try astringText()) }
         if let make = Self.dateSearchKeys[name] { return make(try date()) }
