@@ -9,19 +9,25 @@ public struct IMAPParserLimits: Hashable, Sendable {
     public var maximumLiteralSize: Int
     /// Deepest nesting of parenthesised lists and NOT/OR search keys. Default 32.
     public var maximumNestingDepth: Int
+    /// All bytes of one command, literals included: bounds a MULTIAPPEND of many literals each under the literal limit.
+    /// Default 100 MB.
+    public var maximumCommandSize: Int
 
     public static let defaultMaximumLineLength = 64 * 1024
     public static let defaultMaximumLiteralSize = 50_000_000
     public static let defaultMaximumNestingDepth = 32
+    public static let defaultMaximumCommandSize = 100_000_000
 
     public init(
         maximumLineLength: Int = Self.defaultMaximumLineLength,
         maximumLiteralSize: Int = Self.defaultMaximumLiteralSize,
-        maximumNestingDepth: Int = Self.defaultMaximumNestingDepth
+        maximumNestingDepth: Int = Self.defaultMaximumNestingDepth,
+        maximumCommandSize: Int = Self.defaultMaximumCommandSize
     ) {
         self.maximumLineLength = maximumLineLength
         self.maximumLiteralSize = maximumLiteralSize
         self.maximumNestingDepth = maximumNestingDepth
+        self.maximumCommandSize = maximumCommandSize
     }
 }
 
@@ -45,7 +51,8 @@ public enum IMAPCommandParseResult: Hashable, Sendable {
     /// A complete but malformed command: answer `tag BAD reason` (or `* BAD` without a tag), then call
     /// `skipFailedCommand` to drop its bytes. The buffer was not consumed.
     case syntaxError(tag: String?, reason: String)
-    /// A literal larger than `maximumLiteralSize` was announced; no literal byte has been read. Answer
+    /// A literal larger than `maximumLiteralSize` was announced, or one that would take the command past
+    /// `maximumCommandSize`; no literal byte has been read. Answer
     /// `tag NO [TOOBIG]` (RFC 7889) and call `skipFailedCommand`: a client waiting on a synchronizing literal then sends
     /// its next command. After a non-synchronizing literal the bytes keep coming: RFC 7888 §4 says to close the connection.
     case literalTooLarge(tag: String?, size: UInt64, synchronizing: Bool)
@@ -113,7 +120,8 @@ public struct IMAPCommandParser: Sendable {
             framed = lineEnd + 2
             searchFrom = framed
             if let header = Self.literalHeader(in: buffer, lineStart: lineStart, lineEnd: lineEnd) {
-                guard header.size <= UInt64(limits.maximumLiteralSize) else {
+                guard header.size <= UInt64(limits.maximumLiteralSize),
+                      UInt64(framed) + header.size <= UInt64(limits.maximumCommandSize) else {
                     let tag = Self.tag(in: buffer)
                     let length = framed
                     reset()

@@ -101,6 +101,68 @@ struct LiteralFramingTests {
         #expect(other.parseCommand(&big) == .literalTooLarge(tag: "a1", size: 6, synchronizing: false))
     }
 
+    @Test func multiAppendIsBoundedByTheCommandSize() {
+        let limits = IMAPParserLimits(maximumLiteralSize: 10, maximumCommandSize: 60)
+        var parser = IMAPCommandParser(limits: limits)
+        var buffer = bytes("a1 APPEND INBOX {10+}\r\n0123456789 {10+}\r\n0123456789 {10+}\r\n")
+        #expect(parser.parseCommand(&buffer) == .needLiteral(size: 10, synchronizing: false))
+        #expect(parser.parseCommand(&buffer) == .needLiteral(size: 10, synchronizing: false))
+        // 23 + 10 + 8 + 10 + 8 = 59 bytes so far: another 10 would pass 60.
+        #expect(parser.parseCommand(&buffer) == .literalTooLarge(tag: "a1", size: 10, synchronizing: false))
+    }
+
+    @Test func everyTableCommandParsesWhenFedByteByByte() {
+        for (text, expected) in CommandParserTests.table {
+            var parser = IMAPCommandParser()
+            var buffer = ByteBuffer()
+            var final: IMAPCommandParseResult = .needMoreBytes
+            for byte in text.utf8 {
+                buffer.writeInteger(byte)
+                var result = parser.parseCommand(&buffer)
+                while case .needLiteral = result { result = parser.parseCommand(&buffer) }
+                if result != .needMoreBytes { final = result }
+            }
+            #expect(final == .command(tag: "a1", expected), "\(text)")
+            #expect(buffer.readableBytes == 0)
+        }
+    }
+
+    /// Mutated commands (bytes flipped, dropped, duplicated) never crash the parser, and every outcome is one of the
+    /// documented results with the buffer consumed only on success.
+    @Test func mutatedInputNeverCrashes() {
+        var random = SplitMix64(seed: 0x1E77E2B0)
+        let corpus = CommandParserTests.table.map { Array($0.0.utf8) } + CommandParserTests.badInput.map { Array($0.0.utf8) }
+        let alphabet = Array("(){}[]<>\"\\ *%$~+-.:,0123456789\r\nABCXYZ".utf8) + [0, 0x80, 0xFF]
+        for _ in 0..<3000 {
+            var input = corpus[Int(random.next() % UInt64(corpus.count))]
+            for _ in 0...(random.next() % 4) where !input.isEmpty {
+                let position = Int(random.next() % UInt64(input.count))
+                switch random.next() % 3 {
+                case 0: input[position] = alphabet[Int(random.next() % UInt64(alphabet.count))]
+                case 1: input.remove(at: position)
+                default: input.insert(input[position], at: position)
+                }
+            }
+            var parser = IMAPCommandParser(limits: IMAPParserLimits(maximumLineLength: 200, maximumLiteralSize: 100))
+            var buffer = ByteBuffer(bytes: input)
+            var steps = 0
+            loop: while steps < 50 {
+                steps += 1
+                let before = buffer.readableBytes
+                switch parser.parseCommand(&buffer) {
+                case .needLiteral: continue
+                case .command: #expect(buffer.readableBytes < before)
+                case .syntaxError, .literalTooLarge:
+                    #expect(buffer.readableBytes == before)
+                    parser.skipFailedCommand(&buffer)
+                    #expect(buffer.readableBytes < before)
+                case .needMoreBytes, .lineTooLong: break loop
+                }
+            }
+            #expect(steps < 50)
+        }
+    }
+
     @Test func lineLengthLimitExcludesLiterals() {
         let limits = IMAPParserLimits(maximumLineLength: 40, maximumLiteralSize: 1000)
         let literal = String(repeating: "x", count: 500)
@@ -147,5 +209,18 @@ struct LiteralFramingTests {
         #expect(parser.parseCommand(&buffer) == .command(tag: "a2", .noop))
         var wrong = bytes("a3 NOOP\r\n")
         #expect(parser.parseIdleDone(&wrong) == .syntaxError(reason: "unexpected line"))
+    }
+}
+
+/// A tiny deterministic generator, so a failure reproduces.
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }
