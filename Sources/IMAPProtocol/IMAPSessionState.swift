@@ -136,6 +136,10 @@ public struct IMAPSessionState: Hashable, Sendable {
         case .login, .authenticate:
             guard state == .notAuthenticated else { return wrongState }
             if loginDisabled { return (.no, .privacyRequired, "authentication requires TLS: use STARTTLS first") }
+            if case .authenticate(let mechanism, _) = command,
+               !configuration.authenticationMechanisms.contains(where: { $0.uppercased() == mechanism.uppercased() }) {
+                return (.no, .cannot, "unsupported authentication mechanism")
+            }
             return nil
         case .enable:
             return state == .authenticated ? nil : wrongState

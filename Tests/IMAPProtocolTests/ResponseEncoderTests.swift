@@ -84,6 +84,23 @@ struct ResponseEncoderTests {
         #expect(IMAPResponseEncoder().encode(response).text == wire)
     }
 
+    static let codes: [(ResponseCode, String)] = [
+        (.alert, "ALERT"), (.badCharset([]), "BADCHARSET"), (.parse, "PARSE"), (.permanentFlags([], allowsNewKeywords: false), "PERMANENTFLAGS ()"),
+        (.uidNotSticky, "UIDNOTSTICKY"), (.closed, "CLOSED"), (.unavailable, "UNAVAILABLE"),
+        (.authenticationFailed, "AUTHENTICATIONFAILED"), (.authorizationFailed, "AUTHORIZATIONFAILED"), (.expired, "EXPIRED"),
+        (.privacyRequired, "PRIVACYREQUIRED"), (.contactAdmin, "CONTACTADMIN"), (.noPermission, "NOPERM"), (.inUse, "INUSE"),
+        (.expungeIssued, "EXPUNGEISSUED"), (.corruption, "CORRUPTION"), (.serverBug, "SERVERBUG"), (.clientBug, "CLIENTBUG"),
+        (.cannot, "CANNOT"), (.limit, "LIMIT"), (.overQuota, "OVERQUOTA"), (.alreadyExists, "ALREADYEXISTS"),
+        (.nonexistent, "NONEXISTENT"), (.notSaved, "NOTSAVED"), (.hasChildren, "HASCHILDREN"), (.unknownCTE, "UNKNOWN-CTE"),
+        (.tooBig, "TOOBIG"), (.other("X-ONLY", nil), "X-ONLY"),
+        (.appendUID(uidValidity: 1, uids: SequenceSet([7, 8, 9])), "APPENDUID 1 7:9"),
+    ]
+
+    @Test(arguments: codes)
+    func encodesResponseCode(_ code: ResponseCode, _ text: String) {
+        #expect(IMAPResponseEncoder().encode(.tagged(tag: "t", .no, code: code, text: "x")).text == "t NO [\(text)] x\r\n")
+    }
+
     @Test func stringsBecomeQuotedOrLiteral() {
         let encoder = IMAPResponseEncoder()
         var buffer = ByteBuffer()

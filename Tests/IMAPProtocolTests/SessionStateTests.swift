@@ -50,6 +50,14 @@ struct SessionStateTests {
         #expect(session.receive(tag: "a5", .startTLS) == [.send(.tagged(tag: "a5", .bad, text: "TLS is not available"))])
     }
 
+    @Test func unknownMechanismIsRefused() {
+        var session = IMAPSessionState(isTLS: true)
+        #expect(session.receive(tag: "a1", .authenticate(mechanism: "CRAM-MD5", initialResponse: nil))
+            == [.send(.tagged(tag: "a1", .no, code: .cannot, text: "unsupported authentication mechanism"))])
+        #expect(session.receive(tag: "a2", .authenticate(mechanism: "scram-sha-256", initialResponse: .empty))
+            == [.execute(tag: "a2", .authenticate(mechanism: "scram-sha-256", initialResponse: .empty))])
+    }
+
     @Test func cleartextLoginAllowedByConfiguration() {
         var session = IMAPSessionState(configuration: .init(allowCleartextAuthentication: true), isTLS: false)
         #expect(session.receive(tag: "a1", .login(username: "u", password: "p")) == [.execute(tag: "a1", .login(username: "u", password: "p"))])
