@@ -26,7 +26,7 @@ let strict: [SwiftSetting] = [
 
 let package = Package(
     name: "Letterbox",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "letterbox", targets: ["letterbox"]),
     ],
@@ -47,7 +47,7 @@ let package = Package(
         // Pure modules: no sockets, files or logging.
         .target(name: "MailCore", swiftSettings: strict),
         .target(name: "MIME", dependencies: ["MailCore"], swiftSettings: strict),
-        .target(name: "SASL", dependencies: ["MailCore", crypto], swiftSettings: strict),
+        .target(name: "SASL", dependencies: ["MailCore", crypto, cryptoExtras], swiftSettings: strict),
         .target(name: "SMTPProtocol", dependencies: ["MailCore", nioCore], swiftSettings: strict),
         .target(name: "IMAPProtocol", dependencies: ["MailCore", "MIME", nioCore], swiftSettings: strict),
 
@@ -55,6 +55,8 @@ let package = Package(
         .target(name: "MailStore", dependencies: ["MailCore", "MIME"], swiftSettings: strict),
         .target(name: "MailStoreSQLite", dependencies: ["MailStore", "MailCore", grdb, crypto], swiftSettings: strict),
         .target(name: "Directory", dependencies: ["MailCore", "SASL", "MailStore", crypto], swiftSettings: strict),
+
+        .target(name: "Delivery", dependencies: ["MailCore", "MIME", "MailStore", "Directory"], swiftSettings: strict),
 
         // Network.
         .target(
@@ -67,7 +69,7 @@ let package = Package(
         .target(
             name: "LetterboxServer",
             dependencies: [
-                "MailCore", "MIME", "SASL", "MailStore", "MailStoreSQLite", "Directory", "ServerCore",
+                "MailCore", "MIME", "SASL", "MailStore", "MailStoreSQLite", "Directory", "Delivery", "ServerCore",
                 nioCore, nioPosix, logging, lifecycle, toml,
             ],
             swiftSettings: strict
@@ -94,6 +96,11 @@ let package = Package(
         .testTarget(
             name: "DirectoryTests",
             dependencies: ["Directory", "MailStore", "MailStoreSQLite", "SASL", "MailCore"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "DeliveryTests",
+            dependencies: ["Delivery", "MailStore", "MailStoreSQLite", "MailTestSupport", "MailCore"],
             swiftSettings: strict
         ),
         .testTarget(

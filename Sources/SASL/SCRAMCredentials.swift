@@ -1,5 +1,6 @@
 /// SASL: server (and client) mechanisms PLAIN (RFC 4616), LOGIN and SCRAM-SHA-256 (RFC 5802, RFC 7677), as pure state machines.
 import Crypto
+import _CryptoExtras
 import Foundation
 
 /// What the server keeps instead of a password: SCRAM-SHA-256 credentials (RFC 5802 §3). One record verifies PLAIN and LOGIN

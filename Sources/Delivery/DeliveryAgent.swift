@@ -1,0 +1,115 @@
+/// Delivery: the delivery transaction every accepted message goes through — local delivery into mailboxes and, for
+/// other domains, the durable outbound queue (the queue runner, MX routing, SMTP client and bounces come with issue 6).
+///
+/// Invariant: `accept` returns only when every byte and row it promises is durable (blob fsync'd, transaction committed).
+/// A failure before that leaves no visible message; the caller answers 4xx and the sender retries.
+import Foundation
+import MailCore
+import MailStore
+
+/// One envelope recipient with the DSN parameters it came with (RFC 3461).
+public struct DeliveryRecipient: Hashable, Sendable {
+    public var address: EmailAddress
+    public var notify: String?
+    public var originalRecipient: String?
+
+    public init(address: EmailAddress, notify: String? = nil, originalRecipient: String? = nil) {
+        self.address = address
+        self.notify = notify
+        self.originalRecipient = originalRecipient
+    }
+}
+
+/// Where a message goes once accepted: resolved local accounts' INBOXes and remote recipients for the queue.
+public struct DeliveryPlan: Sendable {
+    /// Envelope sender; nil is the null sender `<>`.
+    public var sender: EmailAddress?
+    public var localAccounts: [AccountID]
+    public var remoteRecipients: [DeliveryRecipient]
+    /// Envelope parameters to keep with queued mail: ENVID, RET, BODY, SMTPUTF8, REQUIRETLS.
+    public var parameters: [String: String]
+
+    public init(sender: EmailAddress?, localAccounts: [AccountID], remoteRecipients: [DeliveryRecipient], parameters: [String: String] = [:]) {
+        self.sender = sender
+        self.localAccounts = localAccounts
+        self.remoteRecipients = remoteRecipients
+        self.parameters = parameters
+    }
+}
+
+public struct DeliveryReceipt: Sendable, Equatable {
+    public var localUIDs: [MailboxID: UID]
+    public var queueID: String?
+}
+
+public enum DeliveryError: Error, Equatable, Sendable {
+    /// Try again later (storage fault, disk full): SMTP 451 4.3.0.
+    case temporary(String)
+    /// Will never work (e.g. the account has no INBOX): SMTP 554 5.3.0.
+    case permanent(String)
+}
+
+/// Computes the cached views (ENVELOPE, BODYSTRUCTURE, search text) of a message at delivery; supplied by the wiring so
+/// this module does not fix the parser.
+public typealias MessageSummarizer = @Sendable ([UInt8]) -> MessageSummary
+
+public final class DeliveryAgent: Sendable {
+    let store: any MailStore
+    let queue: any QueueStore
+    let summarize: MessageSummarizer
+
+    public init(store: any MailStore, queue: any QueueStore, summarize: @escaping MessageSummarizer = { _ in MessageSummary() }) {
+        self.store = store
+        self.queue = queue
+        self.summarize = summarize
+    }
+
+    /// Stores `message` (its trace headers already added by the receiving server) for every recipient of the plan.
+    /// Local copies get a `Return-Path:` header (RFC 5321 §4.4); the queued copy does not (the final hop adds it).
+    public func accept(_ message: [UInt8], plan: DeliveryPlan, receivedAt: InternalDate) async throws(DeliveryError) -> DeliveryReceipt {
+        var receipt = DeliveryReceipt(localUIDs: [:], queueID: nil)
+        do {
+            if !plan.localAccounts.isEmpty {
+                let local = Array("Return-Path: <\(plan.sender?.description ?? "")>\r\n".utf8) + message
+                let blob = try await store.blobs.put(local)
+                var inboxes: [MailboxID] = []
+                for account in Set(plan.localAccounts) {
+                    guard let inbox = try await store.mailbox(of: account, named: "INBOX") else {
+                        throw DeliveryError.permanent("\(account) has no INBOX")
+                    }
+                    inboxes.append(inbox.id)
+                }
+                let new = NewMessage(blob: blob, size: local.count, internalDate: receivedAt, summary: summarize(local))
+                receipt.localUIDs = try await store.deliver(new, to: inboxes)
+            }
+            if !plan.remoteRecipients.isEmpty {
+                let blob = try await store.blobs.put(message)
+                let id = Self.makeQueueID()
+                let now = Int64(Date().timeIntervalSince1970)
+                try await queue.enqueue(QueueEntry(
+                    id: id, sender: plan.sender?.description ?? "", blob: blob, size: message.count, parameters: plan.parameters,
+                    createdAt: now, nextAttemptAt: now,
+                    recipients: plan.remoteRecipients.map {
+                        QueuedRecipient(address: $0.address.description, notify: $0.notify, originalRecipient: $0.originalRecipient)
+                    }))
+                receipt.queueID = id
+            }
+        } catch let error as DeliveryError {
+            throw error
+        } catch {
+            throw .temporary("\(error)")
+        }
+        return receipt
+    }
+
+    /// Queue ids: time-ordered and unique without coordination (12 hex digits of milliseconds + 8 random).
+    static func makeQueueID() -> String {
+        let milliseconds = UInt64(Date().timeIntervalSince1970 * 1000)
+        let random = UInt32.random(in: .min ... .max)
+        return String(milliseconds, radix: 16).leftPadded(to: 12) + String(random, radix: 16).leftPadded(to: 8)
+    }
+}
+
+extension String {
+    func leftPadded(to length: Int) -> String { count >= length ? self : String(repeating: "0", count: length - count) + self }
+}

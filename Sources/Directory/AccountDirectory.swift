@@ -1,0 +1,300 @@
+/// Directory: domains, users and aliases on top of a `DirectoryStore`; password policy and hashing (SCRAM-SHA-256
+/// credentials, so one record verifies PLAIN, LOGIN and SCRAM); recipient resolution (aliases, catch-all, plus-addressing);
+/// and a bounded cache of recently verified logins so clients that log in again and again do not pay the slow hash each time.
+import Crypto
+import MailCore
+import MailStore
+import SASL
+
+/// Settings of the account directory; defaults are safe for production.
+public struct DirectoryConfiguration: Sendable {
+    /// PBKDF2 iterations stored with new credentials (RFC 7677 asks for at least 4096; we use 100,000).
+    public var credentialIterations: Int = SCRAMCredentials.defaultIterations
+    /// Entries in the verified-login cache (0 disables it).
+    public var loginCacheSize: Int = 10_000
+    /// Shortest accepted password.
+    public var minimumPasswordLength: Int = 8
+    /// Subaddress separator: `user+tag@domain` delivers to `user@domain`.
+    public var subaddressSeparator: Character = "+"
+
+    public init() {}
+}
+
+/// Errors of directory administration, each with a one-line explanation for the command line.
+public enum DirectoryError: Error, Equatable, Sendable, CustomStringConvertible {
+    case invalidAddress(String)
+    case invalidDomain(String)
+    case unknownDomain(String)
+    case domainExists(String)
+    case domainNotEmpty(String)
+    case userExists(String)
+    case unknownUser(String)
+    case weakPassword(String)
+    case aliasExists(String)
+    case unknownAlias(String)
+    case storage(String)
+
+    public var description: String {
+        switch self {
+        case .invalidAddress(let text): "'\(text)' is not a valid email address"
+        case .invalidDomain(let text): "'\(text)' is not a valid domain name"
+        case .unknownDomain(let text): "domain '\(text)' is not served here (add it with: letterbox domain add \(text))"
+        case .domainExists(let text): "domain '\(text)' already exists"
+        case .domainNotEmpty(let text): "domain \(text); remove them first"
+        case .userExists(let text): "user '\(text)' already exists"
+        case .unknownUser(let text): "no such user '\(text)'"
+        case .weakPassword(let reason): "password refused: \(reason)"
+        case .aliasExists(let text): "alias \(text) already exists"
+        case .unknownAlias(let text): "no such alias '\(text)'"
+        case .storage(let text): "storage error: \(text)"
+        }
+    }
+}
+
+/// Where mail for an address goes.
+public enum RecipientResolution: Equatable, Sendable {
+    /// Deliver to these local accounts and forward to these external addresses (from aliases).
+    case deliver(accounts: [AccountRecord], forward: [EmailAddress])
+    /// The domain is ours but nobody receives mail at this address (550 5.1.1 at RCPT).
+    case unknownUser
+    /// The account exists but is disabled (550 5.2.1).
+    case disabled
+    /// Not one of our domains (a relay attempt unless the sender authenticated).
+    case notLocal
+}
+
+public final class AccountDirectory: Sendable {
+    public let store: any DirectoryStore
+    public let configuration: DirectoryConfiguration
+    private let cache: LoginCache
+
+    public init(store: any DirectoryStore, configuration: DirectoryConfiguration = DirectoryConfiguration()) {
+        self.store = store
+        self.configuration = configuration
+        self.cache = LoginCache(capacity: configuration.loginCacheSize)
+    }
+
+    // MARK: Administration
+
+    public func addDomain(_ name: String) async throws(DirectoryError) -> DomainName {
+        guard let domain = DomainName(name), domain.name.contains(".") || domain.name == "localhost" else {
+            throw .invalidDomain(name)
+        }
+        try await mapped { try await self.store.addDomain(domain) }
+        return domain
+    }
+
+    public func removeDomain(_ name: String) async throws(DirectoryError) {
+        guard let domain = DomainName(name) else { throw .invalidDomain(name) }
+        try await mapped { try await self.store.removeDomain(domain) }
+    }
+
+    public func domains() async throws(DirectoryError) -> [DomainName] {
+        try await mapped { try await self.store.domains() }
+    }
+
+    public func isLocalDomain(_ domain: DomainName) async throws(DirectoryError) -> Bool {
+        try await domains().contains(domain)
+    }
+
+    @discardableResult
+    public func addUser(_ address: String, password: String) async throws(DirectoryError) -> AccountRecord {
+        let address = try parseAddress(address)
+        try checkPassword(password, for: address)
+        let credential = try makeCredential(password)
+        return try await mapped { try await self.store.addAccount(address: address, credential: credential, mailboxes: defaultMailboxes) }
+    }
+
+    public func setPassword(_ address: String, password: String) async throws(DirectoryError) {
+        let address = try parseAddress(address)
+        try checkPassword(password, for: address)
+        let credential = try makeCredential(password)
+        try await mapped { try await self.store.setCredential(address: address, credential: credential) }
+    }
+
+    public func removeUser(_ address: String) async throws(DirectoryError) {
+        let address = try parseAddress(address)
+        try await mapped { try await self.store.removeAccount(address: address) }
+    }
+
+    public func users(in domain: String? = nil) async throws(DirectoryError) -> [AccountRecord] {
+        var filter: DomainName?
+        if let domain {
+            guard let parsed = DomainName(domain) else { throw .invalidDomain(domain) }
+            filter = parsed
+        }
+        return try await mapped { try await self.store.accounts(in: filter) }
+    }
+
+    /// Adds `source` → each target. `source` is an address or `@domain` (catch-all); its domain must be local.
+    public func addAlias(_ source: String, targets: [String]) async throws(DirectoryError) {
+        let source = try parseAliasSource(source)
+        guard !targets.isEmpty else { throw .invalidAddress("(no target)") }
+        var parsed: [EmailAddress] = []
+        for target in targets {
+            guard let address = EmailAddress(target) else { throw .invalidAddress(target) }
+            parsed.append(address)
+        }
+        for target in parsed {
+            try await mapped { try await self.store.addAlias(AliasRecord(source: source, target: target)) }
+        }
+    }
+
+    public func removeAlias(_ source: String, targets: [String]) async throws(DirectoryError) {
+        let source = try parseAliasSource(source)
+        if targets.isEmpty {
+            try await mapped { try await self.store.removeAlias(source: source, target: nil) }
+        }
+        for target in targets {
+            guard let address = EmailAddress(target) else { throw .invalidAddress(target) }
+            try await mapped { try await self.store.removeAlias(source: source, target: address) }
+        }
+    }
+
+    public func aliases() async throws(DirectoryError) -> [AliasRecord] {
+        try await mapped { try await self.store.aliases() }
+    }
+
+    // MARK: Authentication
+
+    /// Verifies a username (an email address) and password. The slow hash is skipped when the same user and password were
+    /// verified recently against the same stored credential (so a password change invalidates the cache at once, even when
+    /// made by another process).
+    public func authenticate(username: String, password: String) async -> AccountRecord? {
+        guard let address = EmailAddress(username), !password.isEmpty,
+              let account = try? await store.account(address: address), !account.disabled,
+              let credentials = SCRAMCredentials(encoded: account.credential) else { return nil }
+        let key = cache.key(user: address.normalized, password: password)
+        if cache.contains(key, storedKey: credentials.storedKey) { return account }
+        guard credentials.verify(password: password) else { return nil }
+        cache.insert(key, storedKey: credentials.storedKey)
+        return account
+    }
+
+    /// The stored SCRAM credentials of a user, for a SCRAM-SHA-256 exchange; nil for unknown or disabled users.
+    public func scramCredentials(username: String) async -> (AccountRecord, SCRAMCredentials)? {
+        guard let address = EmailAddress(username), let account = try? await store.account(address: address), !account.disabled,
+              let credentials = SCRAMCredentials(encoded: account.credential) else { return nil }
+        return (account, credentials)
+    }
+
+    public func account(id: AccountID) async throws(DirectoryError) -> AccountRecord? {
+        try await mapped { try await self.store.account(id: id) }
+    }
+
+    // MARK: Routing
+
+    /// Where mail to `address` goes, following aliases (to a bounded depth), plus-addressing and catch-all aliases.
+    public func resolve(_ address: EmailAddress) async throws(DirectoryError) -> RecipientResolution {
+        guard try await isLocalDomain(address.domain) else { return .notLocal }
+        var accounts: [AccountRecord] = [], forward: [EmailAddress] = []
+        var seen: Set<String> = []
+        var sawDisabled = false
+        func visit(_ address: EmailAddress, depth: Int) async throws(DirectoryError) -> Bool {
+            guard depth < 8, seen.insert(address.normalized).inserted else { return true }
+            let targets = try await mapped { try await self.store.aliasTargets(source: address.normalized) }
+            if !targets.isEmpty {
+                for target in targets { _ = try await expand(target, depth: depth + 1) }
+                return true
+            }
+            if let account = try await mapped({ try await self.store.account(address: address) }) {
+                if account.disabled { sawDisabled = true } else if !accounts.contains(account) { accounts.append(account) }
+                return true
+            }
+            return false
+        }
+        func expand(_ address: EmailAddress, depth: Int) async throws(DirectoryError) -> Bool {
+            guard try await isLocalDomain(address.domain) else {
+                if !forward.contains(address) { forward.append(address) }
+                return true
+            }
+            if try await visit(address, depth: depth) { return true }
+            if let base = address.removingSubaddress(separator: configuration.subaddressSeparator), try await visit(base, depth: depth) {
+                return true
+            }
+            let catchAll = try await mapped { try await self.store.aliasTargets(source: "@" + address.domain.name) }
+            guard !catchAll.isEmpty else { return false }
+            for target in catchAll where target.normalized != address.normalized { _ = try await expand(target, depth: depth + 1) }
+            return true
+        }
+        guard try await expand(address, depth: 0) else { return .unknownUser }
+        if accounts.isEmpty && forward.isEmpty { return sawDisabled ? .disabled : .unknownUser }
+        return .deliver(accounts: accounts, forward: forward)
+    }
+
+    /// True when `account` may use `sender` as its envelope sender or From: its own address, a plus-address of it, or an
+    /// alias (not a catch-all) that delivers to it.
+    public func may(_ account: AccountRecord, sendAs sender: EmailAddress) async throws(DirectoryError) -> Bool {
+        let own = account.address.normalized
+        if sender.normalized == own { return true }
+        if let base = sender.removingSubaddress(separator: configuration.subaddressSeparator), base.normalized == own { return true }
+        let candidates = [sender] + (sender.removingSubaddress(separator: configuration.subaddressSeparator).map { [$0] } ?? [])
+        for candidate in candidates {
+            let targets = try await mapped { try await self.store.aliasTargets(source: candidate.normalized) }
+            if targets.contains(where: { $0.normalized == own }) { return true }
+        }
+        return false
+    }
+
+    // MARK: Helpers
+
+    private func parseAddress(_ text: String) throws(DirectoryError) -> EmailAddress {
+        guard let address = EmailAddress(text), !address.localPart.hasPrefix("\"") else { throw .invalidAddress(text) }
+        return address
+    }
+
+    private func parseAliasSource(_ text: String) throws(DirectoryError) -> String {
+        if text.hasPrefix("@") {
+            guard let domain = DomainName(text.dropFirst()) else { throw .invalidDomain(String(text.dropFirst())) }
+            return "@" + domain.name
+        }
+        return try parseAddress(text).normalized
+    }
+
+    func checkPassword(_ password: String, for address: EmailAddress) throws(DirectoryError) {
+        if password.isEmpty { throw .weakPassword("it is empty") }
+        if password.count < configuration.minimumPasswordLength {
+            throw .weakPassword("it is shorter than \(configuration.minimumPasswordLength) characters")
+        }
+        if Set(password).count < 4 { throw .weakPassword("it uses fewer than 4 different characters") }
+        let lower = password.lowercased()
+        if lower == address.localPart.lowercased() || lower == address.normalized || lower.contains(address.localPart.lowercased()) && address.localPart.count >= 4 {
+            throw .weakPassword("it contains the user name")
+        }
+        if commonPasswords.contains(lower) { throw .weakPassword("it is one of the most common passwords") }
+        if password.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            throw .weakPassword("it contains control characters")
+        }
+    }
+
+    private func makeCredential(_ password: String) throws(DirectoryError) -> String {
+        do { return try SCRAMCredentials.derive(password: password, iterations: configuration.credentialIterations).encoded } catch {
+            throw .storage("cannot derive credentials: \(error)")
+        }
+    }
+
+    private func mapped<T>(_ body: () async throws -> T) async throws(DirectoryError) -> T {
+        do {
+            return try await body()
+        } catch let error as MailStoreError {
+            switch error {
+            case .domainExists(let name): throw .domainExists(name)
+            case .domainNotFound(let name): throw .unknownDomain(name)
+            case .domainNotEmpty(let text): throw .domainNotEmpty(text)
+            case .accountExists(let name): throw .userExists(name)
+            case .accountNotFound(let name): throw .unknownUser(name)
+            case .aliasExists(let text): throw .aliasExists(text)
+            case .aliasNotFound(let text): throw .unknownAlias(text)
+            default: throw .storage("\(error)")
+            }
+        } catch {
+            throw .storage("\(error)")
+        }
+    }
+}
+
+private let commonPasswords: Set<String> = [
+    "password", "password1", "password123", "12345678", "123456789", "1234567890", "qwertyuiop", "qwerty123", "iloveyou",
+    "sunshine1", "princess", "football", "baseball", "welcome1", "welcome123", "admin123", "letmein1", "changeme",
+    "passw0rd", "p@ssw0rd", "abcdefgh", "abc12345", "trustno1", "11111111", "00000000", "87654321", "superman", "starwars",
+]

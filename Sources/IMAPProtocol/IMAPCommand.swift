@@ -1,0 +1,237 @@
+import NIOCore
+
+/// Every command a Letterbox IMAP client may send (RFC 9051 §6 and the extensions listed in the module doc).
+/// A closed enum: adding a case does not compile until the parser, encoder and session handle it.
+public enum IMAPCommand: Hashable, Sendable {
+    // Any state (RFC 9051 §6.1).
+    case capability
+    case noop
+    case logout
+    case id([IDParameter]?)
+    // Not authenticated (§6.2).
+    case startTLS
+    /// AUTHENTICATE mechanism [initial-response] (RFC 4959 SASL-IR); the exchange continues with
+    /// `IMAPCommandParser.parseAuthenticationResponse`.
+    case authenticate(mechanism: String, initialResponse: SASLInitialResponse?)
+    case login(username: String, password: String)
+    // Authenticated (§6.3).
+    case enable([String])
+    case select(MailboxName, parameters: [SelectParameter])
+    case examine(MailboxName, parameters: [SelectParameter])
+    case create(MailboxName, specialUse: [String])
+    case delete(MailboxName)
+    case rename(from: MailboxName, to: MailboxName)
+    case subscribe(MailboxName)
+    case unsubscribe(MailboxName)
+    case list(ListCommand)
+    case lsub(reference: String, pattern: String)
+    case namespace
+    case status(MailboxName, [StatusAttribute])
+    /// APPEND with one message, or several (RFC 3502 MULTIAPPEND).
+    case append(MailboxName, [AppendMessage])
+    /// IDLE (RFC 2177): the server answers `+ idling` and waits for `DONE` (`IMAPCommandParser.parseIdleDone`).
+    case idle
+    // Selected (§6.4).
+    case check
+    case close
+    case unselect
+    case expunge
+    case uidExpunge(SequenceSet)
+    case search(SearchCommand, uid: Bool)
+    case fetch(SequenceSet, [FetchAttribute], uid: Bool)
+    case store(SequenceSet, StoreFlags, uid: Bool)
+    case copy(SequenceSet, MailboxName, uid: Bool)
+    case move(SequenceSet, MailboxName, uid: Bool)
+}
+
+/// initial-resp = (base64 / "=")  ; "=" is an empty initial response (RFC 4959).
+public enum SASLInitialResponse: Hashable, Sendable {
+    case empty
+    case base64(String)
+}
+
+/// One client line during an AUTHENTICATE exchange: base64 data, or "*" to cancel (RFC 9051 §6.2.2).
+public enum SASLContinuation: Hashable, Sendable {
+    case base64(String)
+    case cancel
+}
+
+/// id-params-list entry (RFC 2971): field name and optional value.
+public struct IDParameter: Hashable, Sendable {
+    public var key: String
+    public var value: String?
+    public init(key: String, value: String?) {
+        self.key = key
+        self.value = value
+    }
+}
+
+/// select-param (RFC 4466): a name with an optional value, e.g. `CONDSTORE`.
+public struct SelectParameter: Hashable, Sendable {
+    public var name: String
+    public var value: String?
+    public init(name: String, value: String? = nil) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// LIST, basic (RFC 9051 §6.3.9) and extended (RFC 5258, RFC 5819, RFC 6154).
+public struct ListCommand: Hashable, Sendable {
+    public enum SelectionOption: Hashable, Sendable {
+        case subscribed, remote, recursiveMatch, specialUse
+        case other(String)
+    }
+
+    public enum ReturnOption: Hashable, Sendable {
+        case subscribed, children, specialUse
+        case status([StatusAttribute])
+        case other(String)
+    }
+
+    public var selectionOptions: [SelectionOption]
+    /// The reference name, decoded like a mailbox name.
+    public var reference: String
+    /// One or more patterns (more than one only in the extended form).
+    public var patterns: [String]
+    public var returnOptions: [ReturnOption]
+
+    public init(selectionOptions: [SelectionOption] = [], reference: String, patterns: [String], returnOptions: [ReturnOption] = []) {
+        self.selectionOptions = selectionOptions
+        self.reference = reference
+        self.patterns = patterns
+        self.returnOptions = returnOptions
+    }
+
+    /// The patterns combined with the reference, ready to match.
+    public var mailboxPatterns: [MailboxPattern] { patterns.map { MailboxPattern(reference: reference, pattern: $0) } }
+}
+
+/// status-att (RFC 9051 §6.3.11, RFC 8438 SIZE; RECENT from RFC 3501).
+public enum StatusAttribute: String, Hashable, Sendable, CaseIterable {
+    case messages = "MESSAGES"
+    case uidNext = "UIDNEXT"
+    case uidValidity = "UIDVALIDITY"
+    case unseen = "UNSEEN"
+    case deleted = "DELETED"
+    case size = "SIZE"
+    case recent = "RECENT"
+}
+
+/// One message of an APPEND: flags, optional internal date and the message bytes (a slice of the command buffer).
+public struct AppendMessage: Hashable, Sendable {
+    public var flags: [Flag]
+    public var internalDate: IMAPDateTime?
+    public var data: ByteBuffer
+    /// Sent as literal8 (`~{n}`, RFC 3516): the message may contain NUL and binary content.
+    public var isBinary: Bool
+
+    public init(flags: [Flag] = [], internalDate: IMAPDateTime? = nil, data: ByteBuffer, isBinary: Bool = false) {
+        self.flags = flags
+        self.internalDate = internalDate
+        self.data = data
+        self.isBinary = isBinary
+    }
+}
+
+/// SEARCH [RETURN (...)] [CHARSET x] keys (RFC 9051 §6.4.4, RFC 4731 ESEARCH, RFC 5182 SAVE).
+public struct SearchCommand: Hashable, Sendable {
+    /// nil: a plain SEARCH (untagged SEARCH response in rev1); non-nil: ESEARCH with these options (empty means ALL).
+    public var returnOptions: [SearchReturnOption]?
+    public var charset: String?
+    /// The keys, AND-ed (a single key when there was only one).
+    public var key: SearchKey
+
+    public init(returnOptions: [SearchReturnOption]? = nil, charset: String? = nil, key: SearchKey) {
+        self.returnOptions = returnOptions
+        self.charset = charset
+        self.key = key
+    }
+}
+
+public enum SearchReturnOption: String, Hashable, Sendable {
+    case min = "MIN"
+    case max = "MAX"
+    case all = "ALL"
+    case count = "COUNT"
+    case save = "SAVE"
+}
+
+/// search-key (RFC 9051 §6.4.4, plus RFC 3501's NEW, OLD and RECENT).
+public indirect enum SearchKey: Hashable, Sendable {
+    case all
+    case answered, deleted, draft, flagged, seen
+    case unanswered, undeleted, undraft, unflagged, unseen
+    case new, old, recent
+    case keyword(Flag)
+    case unkeyword(Flag)
+    case bcc(String), body(String), cc(String), from(String), subject(String), text(String), to(String)
+    case header(String, String)
+    case before(IMAPDate), on(IMAPDate), since(IMAPDate)
+    case sentBefore(IMAPDate), sentOn(IMAPDate), sentSince(IMAPDate)
+    case larger(UInt64), smaller(UInt64)
+    case uid(SequenceSet)
+    case sequenceNumbers(SequenceSet)
+    case not(SearchKey)
+    case or(SearchKey, SearchKey)
+    /// A parenthesised list, or several top-level keys: all must match.
+    case and([SearchKey])
+}
+
+/// fetch-att (RFC 9051 §6.4.5, RFC 3516 BINARY). The macros ALL, FAST and FULL are expanded by the parser.
+public enum FetchAttribute: Hashable, Sendable {
+    case envelope
+    case flags
+    case internalDate
+    case rfc822Size
+    /// BODY without a section: the non-extensible BODYSTRUCTURE.
+    case body
+    case bodyStructure
+    case uid
+    case bodySection(SectionSpecifier, partial: PartialRange?, peek: Bool)
+    case binary(part: [Int], partial: PartialRange?, peek: Bool)
+    case binarySize(part: [Int])
+    /// RFC 3501 forms, equivalent to BODY[], BODY.PEEK[HEADER] and BODY[TEXT].
+    case rfc822
+    case rfc822Header
+    case rfc822Text
+
+    /// ALL = (FLAGS INTERNALDATE RFC822.SIZE ENVELOPE)
+    public static let allMacro: [FetchAttribute] = [.flags, .internalDate, .rfc822Size, .envelope]
+    /// FAST = (FLAGS INTERNALDATE RFC822.SIZE)
+    public static let fastMacro: [FetchAttribute] = [.flags, .internalDate, .rfc822Size]
+    /// FULL = (FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODY)
+    public static let fullMacro: [FetchAttribute] = [.flags, .internalDate, .rfc822Size, .envelope, .body]
+
+    /// Does fetching this attribute set \Seen (RFC 9051 §6.4.5)?
+    public var setsSeen: Bool {
+        switch self {
+        case .bodySection(_, _, let peek), .binary(_, _, let peek): !peek
+        case .rfc822, .rfc822Text: true
+        default: false
+        }
+    }
+}
+
+/// store-att-flags = (["+" / "-"] "FLAGS" [".SILENT"]) SP (flag-list / (flag *(SP flag)))
+public struct StoreFlags: Hashable, Sendable {
+    public enum Operation: Hashable, Sendable { case replace, add, remove }
+    public var operation: Operation
+    public var silent: Bool
+    public var flags: [Flag]
+
+    public init(_ operation: Operation, silent: Bool = false, flags: [Flag]) {
+        self.operation = operation
+        self.silent = silent
+        self.flags = flags
+    }
+
+    /// The flags a message has after this STORE, given the flags it had.
+    public func applied(to current: Set<Flag>) -> Set<Flag> {
+        switch operation {
+        case .replace: Set(flags)
+        case .add: current.union(flags)
+        case .remove: current.subtracting(flags)
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import TOMLKit
+
+/// A configuration problem, stated so an administrator can fix it: which key, which value, what is wrong.
+public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
+    public let key: String
+    public let value: String?
+    public let problem: String
+
+    public init(key: String, value: String?, problem: String) {
+        self.key = key
+        self.value = value
+        self.problem = problem
+    }
+
+    public var description: String {
+        if let value { return "configuration error: \(key) = \(value): \(problem)" }
+        return "configuration error: \(key): \(problem)"
+    }
+}
+
+/// Reads typed values out of a parsed TOML document and remembers which keys were read, so that anything left over is
+/// reported as an unknown key (a typo must not silently fall back to a default).
+struct ConfigurationReader {
+    private let root: TOMLTable
+    private(set) var consumed: Set<String> = []
+
+    init(toml text: String, source: String) throws(ConfigurationError) {
+        do {
+            root = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ConfigurationError(key: source, value: nil, problem: "not valid TOML: \(error.description) at \(error.source.begin)")
+        } catch {
+            throw ConfigurationError(key: source, value: nil, problem: "not valid TOML: \(error)")
+        }
+    }
+
+    private func lookup(_ key: String) -> (any TOMLValueConvertible)? {
+        var table: TOMLTable? = root
+        let parts = key.split(separator: ".").map(String.init)
+        for part in parts.dropLast() { table = table?[part]?.table }
+        return table?[parts.last!]
+    }
+
+    mutating func string(_ key: String) throws(ConfigurationError) -> String? {
+        consumed.insert(key)
+        guard let value = lookup(key) else { return nil }
+        guard let string = value.string else { throw ConfigurationError(key: key, value: value.debugDescription, problem: "must be a string") }
+        return string
+    }
+
+    mutating func int(_ key: String, range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
+        consumed.insert(key)
+        guard let value = lookup(key) else { return nil }
+        guard let int = value.int else { throw ConfigurationError(key: key, value: value.debugDescription, problem: "must be an integer") }
+        guard range.contains(int) else {
+            throw ConfigurationError(key: key, value: String(int), problem: "must be between \(range.lowerBound) and \(range.upperBound)")
+        }
+        return int
+    }
+
+    mutating func bool(_ key: String) throws(ConfigurationError) -> Bool? {
+        consumed.insert(key)
+        guard let value = lookup(key) else { return nil }
+        guard let bool = value.bool else { throw ConfigurationError(key: key, value: value.debugDescription, problem: "must be true or false") }
+        return bool
+    }
+
+    mutating func strings(_ key: String) throws(ConfigurationError) -> [String]? {
+        consumed.insert(key)
+        guard let value = lookup(key) else { return nil }
+        guard let array = value.array else { throw ConfigurationError(key: key, value: value.debugDescription, problem: "must be a list of strings") }
+        var strings: [String] = []
+        for element in array {
+            guard let string = element.string else {
+                throw ConfigurationError(key: key, value: value.debugDescription, problem: "must be a list of strings")
+            }
+            strings.append(string)
+        }
+        return strings
+    }
+
+    /// Every key in the document that nothing asked for.
+    func unknownKeys() -> [String] {
+        var unknown: [String] = []
+        func walk(_ table: TOMLTable, prefix: String) {
+            for key in table.keys.sorted() {
+                let full = prefix.isEmpty ? key : "\(prefix).\(key)"
+                if let child = table[key]?.table, !consumed.contains(full) {
+                    if consumed.contains(where: { $0.hasPrefix(full + ".") }) { walk(child, prefix: full) } else { unknown.append(full) }
+                } else if !consumed.contains(full) {
+                    unknown.append(full)
+                }
+            }
+        }
+        walk(root, prefix: "")
+        return unknown
+    }
+}

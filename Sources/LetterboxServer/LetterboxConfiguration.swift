@@ -1,0 +1,179 @@
+import Foundation
+
+/// A listening address `host:port` (`[v6]:port` for IPv6).
+public struct ListenAddress: Hashable, Sendable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    public init?(_ text: String) {
+        let host: Substring, port: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            port = text[text.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = text.lastIndex(of: ":"), !text[..<colon].contains(":") else { return nil }
+            host = text[..<colon]
+            port = text[text.index(after: colon)...]
+        }
+        guard !host.isEmpty, let number = Int(port), (0...65535).contains(number) else { return nil }
+        self.init(host: String(host), port: number)
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// Every setting of Letterbox, with safe defaults. `letterbox.example.toml` documents each key; the TOML key is given above
+/// each property.
+public struct LetterboxConfiguration: Sendable, Equatable {
+    /// `hostname`: the name this server greets with and puts in Received headers and certificates.
+    public var hostname: String = LetterboxConfiguration.systemHostname()
+    /// `data_dir`: database, blobs, TLS material and run-time files.
+    public var dataDirectory: String = "/var/lib/letterbox"
+
+    /// `[listen]`: one address per service; an empty string disables the service.
+    public var listeners: [Service: ListenAddress] = [
+        .smtp: ListenAddress(host: "0.0.0.0", port: 25), .submission: ListenAddress(host: "0.0.0.0", port: 587),
+        .submissions: ListenAddress(host: "0.0.0.0", port: 465), .imap: ListenAddress(host: "0.0.0.0", port: 143),
+        .imaps: ListenAddress(host: "0.0.0.0", port: 993), .http: ListenAddress(host: "127.0.0.1", port: 8080),
+    ]
+
+    /// `tls.cert`, `tls.key`: PEM certificate chain and private key. Empty: a self-signed certificate is made in
+    /// `DATA_DIR/tls/` and kept (clients will warn; fine for testing, not for production).
+    public var tlsCertificate: String?
+    public var tlsKey: String?
+
+    /// `auth.allow_cleartext`: allow LOGIN/AUTH on connections without TLS (test rigs only). Default false.
+    public var allowCleartextAuthentication = false
+    /// `auth.min_password_length`
+    public var minimumPasswordLength = 8
+    /// `auth.credential_iterations`: PBKDF2 iterations for new SCRAM-SHA-256 credentials.
+    public var credentialIterations = 100_000
+    /// `auth.login_cache_size`: verified logins remembered to skip the slow hash (0 disables).
+    public var loginCacheSize = 10_000
+
+    /// `dns.servers`: resolvers (`host:port`) for MX, SPF, DKIM and DMARC lookups; empty uses /etc/resolv.conf.
+    public var dnsServers: [String] = []
+
+    /// `log.level`: trace, debug, info, notice, warning, error, critical.
+    public var logLevel = "info"
+
+    /// Whether this is `serve --dev` (loopback, unprivileged ports, demo account).
+    public var developmentMode = false
+
+    public enum Service: String, CaseIterable, Sendable, Comparable {
+        case smtp, submission, submissions, imap, imaps, http
+        public static func < (lhs: Service, rhs: Service) -> Bool { allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)! }
+    }
+
+    public init() {}
+
+    /// The `serve --dev` defaults: loopback, unprivileged ports, `./letterbox-data`.
+    public static func development() -> LetterboxConfiguration {
+        var configuration = LetterboxConfiguration()
+        configuration.developmentMode = true
+        configuration.hostname = "localhost"
+        configuration.dataDirectory = FileManager.default.currentDirectoryPath + "/letterbox-data"
+        configuration.listeners = [
+            .smtp: ListenAddress(host: "127.0.0.1", port: 2525), .submission: ListenAddress(host: "127.0.0.1", port: 2587),
+            .submissions: ListenAddress(host: "127.0.0.1", port: 2465), .imap: ListenAddress(host: "127.0.0.1", port: 2143),
+            .imaps: ListenAddress(host: "127.0.0.1", port: 2993), .http: ListenAddress(host: "127.0.0.1", port: 8080),
+        ]
+        return configuration
+    }
+
+    /// Reads a TOML configuration file on top of `base`. Every problem names the key, the value and what is wrong.
+    public static func load(path: String, base: LetterboxConfiguration = LetterboxConfiguration()) throws(ConfigurationError) -> LetterboxConfiguration {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ConfigurationError(key: "--config", value: path, problem: "cannot read the file (\(error.localizedDescription))")
+        }
+        return try parse(toml: text, source: path, base: base)
+    }
+
+    public static func parse(toml text: String, source: String = "config", base: LetterboxConfiguration = LetterboxConfiguration()) throws(ConfigurationError) -> LetterboxConfiguration {
+        var reader = try ConfigurationReader(toml: text, source: source)
+        var configuration = base
+        if let hostname = try reader.string("hostname") {
+            guard isValidHostname(hostname) else { throw ConfigurationError(key: "hostname", value: hostname, problem: "not a valid host name") }
+            configuration.hostname = hostname
+        }
+        if let directory = try reader.string("data_dir") {
+            guard !directory.isEmpty else { throw ConfigurationError(key: "data_dir", value: "\"\"", problem: "must not be empty") }
+            configuration.dataDirectory = directory
+        }
+        for service in Service.allCases {
+            let key = "listen.\(service.rawValue)"
+            guard let text = try reader.string(key) else { continue }
+            if text.isEmpty { configuration.listeners[service] = nil; continue }
+            guard let address = ListenAddress(text) else {
+                throw ConfigurationError(key: key, value: text, problem: "expected HOST:PORT, e.g. 0.0.0.0:\(configuration.listeners[service]?.port ?? 25)")
+            }
+            configuration.listeners[service] = address
+        }
+        configuration.tlsCertificate = try reader.string("tls.cert").flatMap { $0.isEmpty ? nil : $0 } ?? configuration.tlsCertificate
+        configuration.tlsKey = try reader.string("tls.key").flatMap { $0.isEmpty ? nil : $0 } ?? configuration.tlsKey
+        configuration.allowCleartextAuthentication = try reader.bool("auth.allow_cleartext") ?? configuration.allowCleartextAuthentication
+        configuration.minimumPasswordLength = try reader.int("auth.min_password_length", range: 1...1024) ?? configuration.minimumPasswordLength
+        configuration.credentialIterations = try reader.int("auth.credential_iterations", range: 4096...10_000_000) ?? configuration.credentialIterations
+        configuration.loginCacheSize = try reader.int("auth.login_cache_size", range: 0...10_000_000) ?? configuration.loginCacheSize
+        if let servers = try reader.strings("dns.servers") {
+            for server in servers where ListenAddress(server) == nil {
+                throw ConfigurationError(key: "dns.servers", value: server, problem: "expected HOST:PORT, e.g. 127.0.0.1:53")
+            }
+            configuration.dnsServers = servers
+        }
+        if let level = try reader.string("log.level") {
+            guard logLevels.contains(level) else {
+                throw ConfigurationError(key: "log.level", value: level, problem: "must be one of \(logLevels.joined(separator: ", "))")
+            }
+            configuration.logLevel = level
+        }
+        if let unknown = reader.unknownKeys().first {
+            throw ConfigurationError(key: unknown, value: nil, problem: "unknown key (see letterbox.example.toml for every setting)")
+        }
+        return configuration
+    }
+
+    /// Checks what can be checked before binding: TLS files readable, no two services on one address.
+    public func validate() throws(ConfigurationError) {
+        if (tlsCertificate == nil) != (tlsKey == nil) {
+            throw ConfigurationError(key: tlsCertificate == nil ? "tls.cert" : "tls.key", value: nil,
+                                     problem: "tls.cert and tls.key must be given together")
+        }
+        for (key, path) in [("tls.cert", tlsCertificate), ("tls.key", tlsKey)] {
+            guard let path else { continue }
+            guard FileManager.default.isReadableFile(atPath: path) else {
+                throw ConfigurationError(key: key, value: path, problem: "the file does not exist or is not readable")
+            }
+        }
+        var seen: [ListenAddress: Service] = [:]
+        for (service, address) in listeners.sorted(by: { $0.key < $1.key }) {
+            if address.port != 0, let other = seen[address] {
+                throw ConfigurationError(key: "listen.\(service.rawValue)", value: address.description,
+                                         problem: "conflicts with listen.\(other.rawValue), which uses the same address")
+            }
+            seen[address] = service
+        }
+        if !Self.isValidHostname(hostname) { throw ConfigurationError(key: "hostname", value: hostname, problem: "not a valid host name") }
+    }
+
+    static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
+    static func isValidHostname(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 253 && name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
+            !label.isEmpty && label.utf8.count <= 63 && !label.hasPrefix("-") && !label.hasSuffix("-")
+                && label.utf8.allSatisfy { $0 == UInt8(ascii: "-") || ($0 >= 48 && $0 <= 57) || ($0 | 0x20 >= 97 && $0 | 0x20 <= 122) }
+        }
+    }
+
+    static func systemHostname() -> String {
+        let name = ProcessInfo.processInfo.hostName
+        return isValidHostname(name) ? name : "localhost"
+    }
+}

@@ -1,0 +1,107 @@
+import MailCore
+
+/// Content-addressed storage of message bytes. `put` returns only when the bytes are durable (fsync'd); putting bytes that
+/// are already stored is cheap and returns the same id.
+public protocol BlobStore: Sendable {
+    func put(_ bytes: [UInt8]) async throws -> BlobID
+    func get(_ id: BlobID) async throws -> [UInt8]
+    func contains(_ id: BlobID) async throws -> Bool
+    /// Removes blobs no message or queue entry references, older than `olderThanSeconds` (so a blob written for a transaction
+    /// that has not committed yet is never taken). Returns how many were removed.
+    func collectGarbage(isReferenced: @Sendable (BlobID) async throws -> Bool, olderThanSeconds: Int) async throws -> Int
+}
+
+/// Mailboxes and messages. Every method is one transaction; a method that changes a mailbox publishes to `changes` after commit.
+public protocol MailStore: Sendable {
+    var blobs: any BlobStore { get }
+    var changes: MailboxChangeFeed { get }
+
+    // MARK: Mailboxes
+    func mailboxes(of account: AccountID) async throws -> [MailboxInfo]
+    func mailbox(of account: AccountID, named name: String) async throws -> MailboxInfo?
+    func mailbox(id: MailboxID) async throws -> MailboxInfo?
+    func createMailbox(of account: AccountID, named name: String, specialUse: SpecialUse?) async throws -> MailboxInfo
+    /// Deletes a mailbox and its messages. INBOX cannot be deleted.
+    func deleteMailbox(of account: AccountID, named name: String) async throws
+    /// Renames a mailbox and every mailbox below it (`a` → `b` also renames `a/x` → `b/x`), keeping UIDVALIDITY and UIDs.
+    /// Renaming INBOX moves its messages to a new mailbox of the new name and leaves INBOX empty (RFC 9051 §6.3.6).
+    func renameMailbox(of account: AccountID, from: String, to: String) async throws
+    func setSubscribed(of account: AccountID, name: String, _ subscribed: Bool) async throws
+    /// Names the account is subscribed to, including names that no longer exist as mailboxes.
+    func subscriptions(of account: AccountID) async throws -> [String]
+    func status(of mailbox: MailboxID) async throws -> MailboxStatus
+
+    // MARK: Messages
+    /// Appends messages in order, allocating ascending UIDs in one transaction (MULTIAPPEND is atomic).
+    func append(_ messages: [NewMessage], to mailbox: MailboxID) async throws -> UIDMapping
+    /// Adds one stored message to several mailboxes in one transaction (local delivery: one blob, many entries).
+    func deliver(_ message: NewMessage, to mailboxes: [MailboxID]) async throws -> [MailboxID: UID]
+    /// All messages of a mailbox in UID order (the snapshot SELECT starts from).
+    func messages(in mailbox: MailboxID) async throws -> [MessageRecord]
+    func messages(in mailbox: MailboxID, uids: [UID]) async throws -> [MessageRecord]
+    func summary(in mailbox: MailboxID, uid: UID) async throws -> MessageSummary?
+    func changes(in mailbox: MailboxID, since modSeq: ModSeq) async throws -> MailboxChanges
+    /// Changes flags; returns the records whose flags actually changed (with their new modseq). With `unchangedSince`
+    /// (CONDSTORE), messages modified after it are left alone and reported in the second element.
+    func setFlags(
+        _ flags: MessageFlags, operation: FlagOperation, uids: [UID], in mailbox: MailboxID, unchangedSince: ModSeq?
+    ) async throws -> (changed: [MessageRecord], failed: [UID])
+    /// Removes messages flagged \Deleted (all of them, or only those among `uids`). Returns the expunged UIDs.
+    func expunge(in mailbox: MailboxID, uids: [UID]?) async throws -> [UID]
+    func copy(uids: [UID], from source: MailboxID, to destination: MailboxID) async throws -> UIDMapping
+    /// COPY + expunge of the source in one transaction (RFC 6851: atomic).
+    func move(uids: [UID], from source: MailboxID, to destination: MailboxID) async throws -> UIDMapping
+    /// Returns the UIDs that are \Recent and clears the mark, so exactly one session sees each message as recent.
+    func claimRecent(in mailbox: MailboxID) async throws -> [UID]
+    /// True when a blob is referenced by any message or queue entry (garbage collection).
+    func isBlobReferenced(_ blob: BlobID) async throws -> Bool
+}
+
+/// A user account record.
+public struct AccountRecord: Hashable, Sendable {
+    public var id: AccountID
+    public var address: EmailAddress
+    /// The stored credential (e.g. `SCRAM-SHA-256$…`); never the password.
+    public var credential: String
+    public var disabled: Bool
+
+    public init(id: AccountID, address: EmailAddress, credential: String, disabled: Bool) {
+        self.id = id
+        self.address = address
+        self.credential = credential
+        self.disabled = disabled
+    }
+}
+
+/// An alias: mail to `source` (an address, or `@domain` for a catch-all) goes to each target address.
+public struct AliasRecord: Hashable, Sendable {
+    public var source: String
+    public var target: EmailAddress
+
+    public init(source: String, target: EmailAddress) {
+        self.source = source
+        self.target = target
+    }
+}
+
+/// Raw persistence for the account directory. Validation, hashing and policy live in the `Directory` module.
+public protocol DirectoryStore: Sendable {
+    func domains() async throws -> [DomainName]
+    func addDomain(_ domain: DomainName) async throws
+    /// Refuses while accounts or aliases of the domain exist.
+    func removeDomain(_ domain: DomainName) async throws
+    func accounts(in domain: DomainName?) async throws -> [AccountRecord]
+    /// Looks an account up by its normalized address (`EmailAddress.normalized`).
+    func account(address: EmailAddress) async throws -> AccountRecord?
+    func account(id: AccountID) async throws -> AccountRecord?
+    /// Creates the account and its default mailboxes in one transaction.
+    func addAccount(address: EmailAddress, credential: String, mailboxes: [(name: String, specialUse: SpecialUse?)]) async throws -> AccountRecord
+    func setCredential(address: EmailAddress, credential: String) async throws
+    /// Removes the account with its mailboxes and messages.
+    func removeAccount(address: EmailAddress) async throws
+    func aliases() async throws -> [AliasRecord]
+    func aliasTargets(source: String) async throws -> [EmailAddress]
+    func addAlias(_ alias: AliasRecord) async throws
+    /// Removes one target of an alias, or every target when `target` is nil.
+    func removeAlias(source: String, target: EmailAddress?) async throws
+}

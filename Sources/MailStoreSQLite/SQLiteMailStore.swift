@@ -1,0 +1,449 @@
+import Foundation
+import GRDB
+import MailCore
+import MailStore
+
+/// `MailStore` on SQLite. Writes are serialised by the database pool's single writer, which is what makes UID and modseq
+/// allocation strictly ascending without further locking.
+public final class SQLiteMailStore: MailStore {
+    public let database: SQLiteDatabase
+    public let blobs: any BlobStore
+    public let changes: MailboxChangeFeed
+
+    public init(database: SQLiteDatabase, blobs: any BlobStore, changes: MailboxChangeFeed = MailboxChangeFeed()) {
+        self.database = database
+        self.blobs = blobs
+        self.changes = changes
+    }
+
+    var pool: DatabasePool { database.pool }
+
+    // MARK: Mailboxes
+
+    public func mailboxes(of account: AccountID) async throws -> [MailboxInfo] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "\(Self.mailboxSelect) WHERE m.account_id = ? ORDER BY m.name", arguments: [account.rawValue])
+                .map(Self.mailbox(from:))
+        }
+    }
+
+    public func mailbox(of account: AccountID, named name: String) async throws -> MailboxInfo? {
+        let name = Self.canonical(name)
+        return try await read { db in
+            try Row.fetchOne(db, sql: "\(Self.mailboxSelect) WHERE m.account_id = ? AND m.name = ?", arguments: [account.rawValue, name])
+                .map(Self.mailbox(from:))
+        }
+    }
+
+    public func mailbox(id: MailboxID) async throws -> MailboxInfo? {
+        try await read { db in
+            try Row.fetchOne(db, sql: "\(Self.mailboxSelect) WHERE m.id = ?", arguments: [id.rawValue]).map(Self.mailbox(from:))
+        }
+    }
+
+    public func createMailbox(of account: AccountID, named name: String, specialUse: SpecialUse?) async throws -> MailboxInfo {
+        let name = Self.canonical(name)
+        guard Self.isValidName(name) else { throw MailStoreError.invalidMailboxName(name) }
+        let info = try await write { db in
+            try Self.insertMailbox(db, account: account, name: name, specialUse: specialUse)
+        }
+        changes.publish(.mailboxListChanged(account))
+        return info
+    }
+
+    public func deleteMailbox(of account: AccountID, named name: String) async throws {
+        let name = Self.canonical(name)
+        guard name != "INBOX" else { throw MailStoreError.cannotDeleteInbox }
+        try await write { db in
+            try db.execute(sql: "DELETE FROM mailbox WHERE account_id = ? AND name = ?", arguments: [account.rawValue, name])
+            if db.changesCount == 0 { throw MailStoreError.mailboxNotFound(name) }
+        }
+        changes.publish(.mailboxListChanged(account))
+    }
+
+    public func renameMailbox(of account: AccountID, from: String, to: String) async throws {
+        let from = Self.canonical(from), to = Self.canonical(to)
+        guard Self.isValidName(to) else { throw MailStoreError.invalidMailboxName(to) }
+        let renamed: [MailboxID] = try await write { db in
+            let existing = try String.fetchAll(
+                db, sql: "SELECT name FROM mailbox WHERE account_id = ? AND (name = ? OR substr(name, 1, ?) = ?)",
+                arguments: [account.rawValue, to, to.count + 1, to + "/"])
+            guard existing.isEmpty else { throw MailStoreError.mailboxExists(to) }
+            guard let source = try Row.fetchOne(db, sql: "\(Self.mailboxSelect) WHERE m.account_id = ? AND m.name = ?",
+                                                arguments: [account.rawValue, from]).map(Self.mailbox(from:)) else {
+                throw MailStoreError.mailboxNotFound(from)
+            }
+            if from == "INBOX" {
+                // RFC 9051 §6.3.6: move INBOX's messages into a new mailbox; INBOX stays, empty. Children of INBOX do not move.
+                let target = try Self.insertMailbox(db, account: account, name: to, specialUse: nil)
+                let uids = try UID.fetchAll(db, sql: "SELECT uid FROM message WHERE mailbox_id = ? ORDER BY uid", arguments: [source.id.rawValue])
+                _ = try Self.copyMessages(db, uids: uids, from: source.id, to: target.id)
+                _ = try Self.expungeRows(db, mailbox: source.id, uids: uids)
+                return [source.id, target.id]
+            }
+            let ids = try Int64.fetchAll(
+                db, sql: "SELECT id FROM mailbox WHERE account_id = ? AND (name = ? OR substr(name, 1, ?) = ?)",
+                arguments: [account.rawValue, from, from.count + 1, from + "/"])
+            try db.execute(
+                sql: "UPDATE mailbox SET name = ? || substr(name, ?) WHERE account_id = ? AND (name = ? OR substr(name, 1, ?) = ?)",
+                arguments: [to, from.count + 1, account.rawValue, from, from.count + 1, from + "/"])
+            try db.execute(
+                sql: "UPDATE OR REPLACE subscription SET name = ? || substr(name, ?) WHERE account_id = ? AND (name = ? OR substr(name, 1, ?) = ?)",
+                arguments: [to, from.count + 1, account.rawValue, from, from.count + 1, from + "/"])
+            return ids.map(MailboxID.init)
+        }
+        for id in renamed { try await publishChange(id) }
+        changes.publish(.mailboxListChanged(account))
+    }
+
+    public func setSubscribed(of account: AccountID, name: String, _ subscribed: Bool) async throws {
+        let name = Self.canonical(name)
+        try await write { db in
+            if subscribed {
+                try db.execute(sql: "INSERT OR IGNORE INTO subscription (account_id, name) VALUES (?, ?)", arguments: [account.rawValue, name])
+            } else {
+                try db.execute(sql: "DELETE FROM subscription WHERE account_id = ? AND name = ?", arguments: [account.rawValue, name])
+            }
+        }
+    }
+
+    public func subscriptions(of account: AccountID) async throws -> [String] {
+        try await read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM subscription WHERE account_id = ? ORDER BY name", arguments: [account.rawValue])
+        }
+    }
+
+    public func status(of mailbox: MailboxID) async throws -> MailboxStatus {
+        try await read { db in
+            guard let box = try Row.fetchOne(db, sql: "\(Self.mailboxSelect) WHERE m.id = ?", arguments: [mailbox.rawValue])
+                .map(Self.mailbox(from:)) else { throw MailStoreError.mailboxNotFound(mailbox.description) }
+            let row = try Row.fetchOne(db, sql: """
+                SELECT count(*) AS messages,
+                       coalesce(sum(flags & \(SystemFlags.seen.rawValue) = 0), 0) AS unseen,
+                       coalesce(sum(flags & \(SystemFlags.deleted.rawValue) != 0), 0) AS deleted,
+                       coalesce(sum(recent), 0) AS recent,
+                       coalesce(sum(size), 0) AS size
+                FROM message WHERE mailbox_id = ?
+                """, arguments: [mailbox.rawValue])!
+            return MailboxStatus(
+                messages: row["messages"], unseen: row["unseen"], deleted: row["deleted"], recent: row["recent"],
+                size: row["size"], uidNext: box.uidNext, uidValidity: box.uidValidity, highestModSeq: box.highestModSeq)
+        }
+    }
+
+    // MARK: Messages
+
+    public func append(_ messages: [NewMessage], to mailbox: MailboxID) async throws -> UIDMapping {
+        for message in messages where try await !blobs.contains(message.blob) { throw MailStoreError.blobMissing(message.blob) }
+        let mapping = try await write { db in
+            let (uidValidity, uids) = try Self.insertMessages(db, messages, into: mailbox)
+            return UIDMapping(uidValidity: uidValidity, source: [], destination: uids)
+        }
+        try await publishChange(mailbox)
+        return mapping
+    }
+
+    public func deliver(_ message: NewMessage, to mailboxes: [MailboxID]) async throws -> [MailboxID: UID] {
+        guard try await blobs.contains(message.blob) else { throw MailStoreError.blobMissing(message.blob) }
+        let result = try await write { db in
+            var result: [MailboxID: UID] = [:]
+            for mailbox in Set(mailboxes) {
+                result[mailbox] = try Self.insertMessages(db, [message], into: mailbox).uids[0]
+            }
+            return result
+        }
+        for mailbox in result.keys { try await publishChange(mailbox) }
+        return result
+    }
+
+    public func messages(in mailbox: MailboxID) async throws -> [MessageRecord] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "\(Self.messageSelect) WHERE mailbox_id = ? ORDER BY uid", arguments: [mailbox.rawValue])
+                .map(Self.message(from:))
+        }
+    }
+
+    public func messages(in mailbox: MailboxID, uids: [UID]) async throws -> [MessageRecord] {
+        try await read { db in
+            var records: [MessageRecord] = []
+            for chunk in uids.sorted().chunked(500) {
+                records += try Row.fetchAll(
+                    db, sql: "\(Self.messageSelect) WHERE mailbox_id = ? AND uid IN (\(Self.placeholders(chunk.count))) ORDER BY uid",
+                    arguments: StatementArguments([mailbox.rawValue] + chunk.map { Int64($0) })
+                ).map(Self.message(from:))
+            }
+            return records
+        }
+    }
+
+    public func summary(in mailbox: MailboxID, uid: UID) async throws -> MessageSummary? {
+        try await read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT s.envelope, s.bodystructure, s.body, s.search_text FROM message m JOIN summary s ON s.blob = m.blob
+                WHERE m.mailbox_id = ? AND m.uid = ?
+                """, arguments: [mailbox.rawValue, Int64(uid)]).map { row in
+                MessageSummary(
+                    envelope: [UInt8](row["envelope"] as Data), bodyStructure: [UInt8](row["bodystructure"] as Data),
+                    body: [UInt8](row["body"] as Data), searchText: row["search_text"])
+            }
+        }
+    }
+
+    public func changes(in mailbox: MailboxID, since modSeq: ModSeq) async throws -> MailboxChanges {
+        try await read { db in
+            guard let box = try Row.fetchOne(db, sql: "\(Self.mailboxSelect) WHERE m.id = ?", arguments: [mailbox.rawValue])
+                .map(Self.mailbox(from:)) else { throw MailStoreError.mailboxNotFound(mailbox.description) }
+            let changed = try Row.fetchAll(
+                db, sql: "\(Self.messageSelect) WHERE mailbox_id = ? AND modseq > ? ORDER BY uid", arguments: [mailbox.rawValue, modSeq]
+            ).map(Self.message(from:))
+            let expunged = try UID.fetchAll(
+                db, sql: "SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid", arguments: [mailbox.rawValue, modSeq])
+            return MailboxChanges(changed: changed, expunged: expunged, highestModSeq: box.highestModSeq, uidNext: box.uidNext)
+        }
+    }
+
+    public func setFlags(
+        _ flags: MessageFlags, operation: FlagOperation, uids: [UID], in mailbox: MailboxID, unchangedSince: ModSeq?
+    ) async throws -> (changed: [MessageRecord], failed: [UID]) {
+        let result: ([MessageRecord], [UID]) = try await write { db in
+            var current: [MessageRecord] = []
+            for chunk in uids.sorted().chunked(500) {
+                current += try Row.fetchAll(
+                    db, sql: "\(Self.messageSelect) WHERE mailbox_id = ? AND uid IN (\(Self.placeholders(chunk.count))) ORDER BY uid",
+                    arguments: StatementArguments([mailbox.rawValue] + chunk.map { Int64($0) })
+                ).map(Self.message(from:))
+            }
+            var failed: [UID] = []
+            var updates: [MessageRecord] = []
+            for var record in current {
+                if let unchangedSince, record.modSeq > unchangedSince { failed.append(record.uid); continue }
+                var newFlags = record.flags
+                switch operation {
+                case .add: newFlags.formUnion(flags)
+                case .remove: newFlags.subtract(flags)
+                case .replace: newFlags = flags
+                }
+                guard newFlags != record.flags else { continue }
+                record.flags = newFlags
+                updates.append(record)
+            }
+            guard !updates.isEmpty else { return ([], failed) }
+            let modSeq = try Self.nextModSeq(db, mailbox: mailbox)
+            for index in updates.indices {
+                updates[index].modSeq = modSeq
+                try db.execute(
+                    sql: "UPDATE message SET flags = ?, keywords = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?",
+                    arguments: [updates[index].flags.system.rawValue, updates[index].flags.keywordText, modSeq,
+                                mailbox.rawValue, Int64(updates[index].uid)])
+            }
+            return (updates, failed)
+        }
+        if !result.0.isEmpty { try await publishChange(mailbox) }
+        return (result.0, result.1)
+    }
+
+    public func expunge(in mailbox: MailboxID, uids: [UID]?) async throws -> [UID] {
+        let expunged = try await write { db in
+            var deleted = try UID.fetchAll(
+                db, sql: "SELECT uid FROM message WHERE mailbox_id = ? AND flags & ? != 0 ORDER BY uid",
+                arguments: [mailbox.rawValue, SystemFlags.deleted.rawValue])
+            if let uids { let wanted = Set(uids); deleted = deleted.filter(wanted.contains) }
+            return try Self.expungeRows(db, mailbox: mailbox, uids: deleted)
+        }
+        if !expunged.isEmpty { try await publishChange(mailbox) }
+        return expunged
+    }
+
+    public func copy(uids: [UID], from source: MailboxID, to destination: MailboxID) async throws -> UIDMapping {
+        let mapping = try await write { db in try Self.copyMessages(db, uids: uids, from: source, to: destination) }
+        if !mapping.destination.isEmpty { try await publishChange(destination) }
+        return mapping
+    }
+
+    public func move(uids: [UID], from source: MailboxID, to destination: MailboxID) async throws -> UIDMapping {
+        let mapping = try await write { db in
+            let mapping = try Self.copyMessages(db, uids: uids, from: source, to: destination)
+            _ = try Self.expungeRows(db, mailbox: source, uids: mapping.source)
+            return mapping
+        }
+        if !mapping.destination.isEmpty {
+            try await publishChange(destination)
+            try await publishChange(source)
+        }
+        return mapping
+    }
+
+    public func claimRecent(in mailbox: MailboxID) async throws -> [UID] {
+        try await write { db in
+            let uids = try UID.fetchAll(db, sql: "SELECT uid FROM message WHERE mailbox_id = ? AND recent = 1 ORDER BY uid", arguments: [mailbox.rawValue])
+            if !uids.isEmpty {
+                try db.execute(sql: "UPDATE message SET recent = 0 WHERE mailbox_id = ? AND recent = 1", arguments: [mailbox.rawValue])
+            }
+            return uids
+        }
+    }
+
+    public func isBlobReferenced(_ blob: BlobID) async throws -> Bool {
+        try await read { db in
+            try Bool.fetchOne(db, sql: """
+                SELECT EXISTS (SELECT 1 FROM message WHERE blob = ?) OR EXISTS (SELECT 1 FROM queue_message WHERE blob = ?)
+                """, arguments: [blob.hex, blob.hex]) ?? true
+        }
+    }
+
+    // MARK: Helpers shared with the directory store
+
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do { return try await pool.read(body) } catch let error as DatabaseError { throw Self.storageError(error) }
+    }
+
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do { return try await pool.write(body) } catch let error as DatabaseError { throw Self.storageError(error) }
+    }
+
+    static func storageError(_ error: DatabaseError) -> MailStoreError {
+        .storage("SQLite: \(error.message ?? "error") (code \(error.resultCode.rawValue))")
+    }
+
+    private func publishChange(_ mailbox: MailboxID) async throws {
+        let modSeq = try await read { db in
+            try ModSeq.fetchOne(db, sql: "SELECT highest_modseq FROM mailbox WHERE id = ?", arguments: [mailbox.rawValue]) ?? 0
+        }
+        changes.publish(.changed(mailbox, highestModSeq: modSeq))
+    }
+
+    /// `INBOX` is case-insensitive (RFC 9051 §5.1): every spelling is stored as `INBOX`, including as the first level of a path.
+    static func canonical(_ name: String) -> String {
+        if name.uppercased() == "INBOX" { return "INBOX" }
+        if name.uppercased().hasPrefix("INBOX/") { return "INBOX" + name.dropFirst(5) }
+        return name
+    }
+
+    static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 1024 && !name.hasPrefix("/") && !name.hasSuffix("/") && !name.contains("//")
+            && !name.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
+    }
+
+    static let mailboxSelect = """
+        SELECT m.id, m.account_id, m.name, m.uid_validity, m.uid_next, m.highest_modseq, m.special_use,
+               EXISTS (SELECT 1 FROM subscription s WHERE s.account_id = m.account_id AND s.name = m.name) AS subscribed
+        FROM mailbox m
+        """
+
+    static func mailbox(from row: Row) -> MailboxInfo {
+        MailboxInfo(
+            id: MailboxID(row["id"]), account: AccountID(row["account_id"]), name: row["name"],
+            uidValidity: UInt32(row["uid_validity"] as Int64), uidNext: UID(row["uid_next"] as Int64),
+            highestModSeq: row["highest_modseq"], specialUse: (row["special_use"] as String?).flatMap(SpecialUse.init(rawValue:)),
+            subscribed: row["subscribed"])
+    }
+
+    static let messageSelect = "SELECT uid, modseq, flags, keywords, internal_date, zone, size, blob FROM message"
+
+    static func message(from row: Row) -> MessageRecord {
+        let keywords = (row["keywords"] as String).split(separator: " ").map(String.init)
+        return MessageRecord(
+            uid: UID(row["uid"] as Int64), modSeq: row["modseq"],
+            flags: MessageFlags(system: SystemFlags(rawValue: row["flags"]), keywords: keywords),
+            internalDate: InternalDate(secondsSince1970: row["internal_date"], zoneOffsetMinutes: row["zone"]),
+            size: row["size"], blob: BlobID(hex: row["blob"])!)
+    }
+
+    static func placeholders(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ",") }
+
+    static func insertMailbox(_ db: Database, account: AccountID, name: String, specialUse: SpecialUse?) throws -> MailboxInfo {
+        if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM mailbox WHERE account_id = ? AND name = ?)",
+                             arguments: [account.rawValue, name]) == true {
+            throw MailStoreError.mailboxExists(name)
+        }
+        let uidValidity = try nextUIDValidity(db)
+        try db.execute(
+            sql: "INSERT INTO mailbox (account_id, name, uid_validity, uid_next, highest_modseq, special_use) VALUES (?, ?, ?, 1, 1, ?)",
+            arguments: [account.rawValue, name, Int64(uidValidity), specialUse?.rawValue])
+        let id = MailboxID(db.lastInsertedRowID)
+        return MailboxInfo(id: id, account: account, name: name, uidValidity: uidValidity, uidNext: 1, highestModSeq: 1,
+                           specialUse: specialUse, subscribed: false)
+    }
+
+    /// UIDVALIDITY values come from one store-wide counter seeded with the clock, so a mailbox deleted and created again
+    /// under the same name never reuses one (RFC 9051 §2.3.1.1).
+    static func nextUIDValidity(_ db: Database) throws -> UInt32 {
+        let seed = Int64(Date().timeIntervalSince1970) & 0x7FFF_FFFF
+        try db.execute(sql: "INSERT OR IGNORE INTO meta (key, value) VALUES ('next_uid_validity', ?)", arguments: [seed])
+        let value = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'next_uid_validity'")!
+        try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'next_uid_validity'", arguments: [value >= 0xFFFF_FFFE ? 1 : value + 1])
+        return UInt32(max(1, value))
+    }
+
+    static func nextModSeq(_ db: Database, mailbox: MailboxID) throws -> ModSeq {
+        try db.execute(sql: "UPDATE mailbox SET highest_modseq = highest_modseq + 1 WHERE id = ?", arguments: [mailbox.rawValue])
+        guard db.changesCount == 1 else { throw MailStoreError.mailboxNotFound(mailbox.description) }
+        return try ModSeq.fetchOne(db, sql: "SELECT highest_modseq FROM mailbox WHERE id = ?", arguments: [mailbox.rawValue])!
+    }
+
+    static func insertMessages(_ db: Database, _ messages: [NewMessage], into mailbox: MailboxID) throws -> (uidValidity: UInt32, uids: [UID]) {
+        guard let row = try Row.fetchOne(db, sql: "SELECT uid_next, uid_validity FROM mailbox WHERE id = ?", arguments: [mailbox.rawValue]) else {
+            throw MailStoreError.mailboxNotFound(mailbox.description)
+        }
+        let first: Int64 = row["uid_next"]
+        guard first + Int64(messages.count) <= Int64(UInt32.max) else { throw MailStoreError.storage("UID space of \(mailbox) exhausted") }
+        let modSeq = try nextModSeq(db, mailbox: mailbox)
+        var uids: [UID] = []
+        for (offset, message) in messages.enumerated() {
+            let uid = first + Int64(offset)
+            try db.execute(sql: """
+                INSERT INTO message (mailbox_id, uid, modseq, flags, keywords, internal_date, zone, size, blob, recent)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+                """, arguments: [mailbox.rawValue, uid, modSeq, message.flags.system.rawValue, message.flags.keywordText,
+                                 message.internalDate.secondsSince1970, message.internalDate.zoneOffsetMinutes, message.size,
+                                 message.blob.hex])
+            try db.execute(sql: """
+                INSERT INTO summary (blob, envelope, bodystructure, body, search_text) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (blob) DO UPDATE SET envelope = excluded.envelope, bodystructure = excluded.bodystructure,
+                    body = excluded.body, search_text = excluded.search_text
+                WHERE length(excluded.envelope) > 0 AND length(summary.envelope) = 0
+                """, arguments: [message.blob.hex, Data(message.summary.envelope), Data(message.summary.bodyStructure),
+                                 Data(message.summary.body), message.summary.searchText])
+            uids.append(UID(uid))
+        }
+        try db.execute(sql: "UPDATE mailbox SET uid_next = ? WHERE id = ?", arguments: [first + Int64(messages.count), mailbox.rawValue])
+        return (UInt32(row["uid_validity"] as Int64), uids)
+    }
+
+    static func copyMessages(_ db: Database, uids: [UID], from source: MailboxID, to destination: MailboxID) throws -> UIDMapping {
+        var records: [MessageRecord] = []
+        for chunk in uids.sorted().chunked(500) {
+            records += try Row.fetchAll(
+                db, sql: "\(messageSelect) WHERE mailbox_id = ? AND uid IN (\(placeholders(chunk.count))) ORDER BY uid",
+                arguments: StatementArguments([source.rawValue] + chunk.map { Int64($0) })
+            ).map(message(from:))
+        }
+        guard let validity = try Int64.fetchOne(db, sql: "SELECT uid_validity FROM mailbox WHERE id = ?", arguments: [destination.rawValue]) else {
+            throw MailStoreError.mailboxNotFound(destination.description)
+        }
+        guard !records.isEmpty else { return UIDMapping(uidValidity: UInt32(validity), source: [], destination: []) }
+        let news = records.map { NewMessage(blob: $0.blob, size: $0.size, internalDate: $0.internalDate, flags: $0.flags) }
+        let (uidValidity, destinationUIDs) = try insertMessages(db, news, into: destination)
+        return UIDMapping(uidValidity: uidValidity, source: records.map(\.uid), destination: destinationUIDs)
+    }
+
+    static func expungeRows(_ db: Database, mailbox: MailboxID, uids: [UID]) throws -> [UID] {
+        guard !uids.isEmpty else { return [] }
+        let modSeq = try nextModSeq(db, mailbox: mailbox)
+        for chunk in uids.chunked(500) {
+            let arguments = StatementArguments([mailbox.rawValue] + chunk.map { Int64($0) })
+            try db.execute(sql: "DELETE FROM message WHERE mailbox_id = ? AND uid IN (\(placeholders(chunk.count)))", arguments: arguments)
+        }
+        for uid in uids {
+            try db.execute(sql: "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)",
+                           arguments: [mailbox.rawValue, Int64(uid), modSeq])
+        }
+        return uids
+    }
+}
+
+extension Array {
+    func chunked(_ size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
+    }
+}

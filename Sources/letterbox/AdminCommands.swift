@@ -1,0 +1,166 @@
+import ArgumentParser
+import Foundation
+import LetterboxServer
+
+struct DomainCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "domain", abstract: "Manage the mail domains this server receives mail for.",
+        subcommands: [Add.self, List.self, Remove.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add a domain.")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "The domain, e.g. example.org.") var domain: String
+        func run() async throws {
+            try await administer {
+                let added = try await store.open(.createIfMissing).directory.addDomain(domain)
+                print("added domain \(added)")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List domains.")
+        @OptionGroup var store: StoreOptions
+        func run() async throws {
+            try await administer {
+                for domain in try await store.open(.mustExist).directory.domains() { print(domain) }
+            }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a domain that has no users or aliases left.")
+        @OptionGroup var store: StoreOptions
+        @Argument var domain: String
+        func run() async throws {
+            try await administer {
+                try await store.open(.mustExist).directory.removeDomain(domain)
+                print("removed domain \(domain.lowercased())")
+            }
+        }
+    }
+}
+
+/// `--password P | --password-stdin`.
+struct PasswordOptions: ParsableArguments {
+    @Option(help: "The password (visible in the process list and shell history; prefer --password-stdin).")
+    var password: String?
+
+    @Flag(help: "Read the password from the first line of standard input.")
+    var passwordStdin = false
+
+    func read() throws -> String {
+        switch (password, passwordStdin) {
+        case (let password?, false): return password
+        case (nil, true):
+            guard let line = Swift.readLine(strippingNewline: true) else { throw CommandFailure("no password on standard input") }
+            return line.hasSuffix("\r") ? String(line.dropLast()) : line
+        case (nil, false): throw CommandFailure("give the password with --password or --password-stdin")
+        case (_?, true): throw CommandFailure("give either --password or --password-stdin, not both")
+        }
+    }
+}
+
+struct UserCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "user", abstract: "Manage user accounts (one mailbox set per address).",
+        subcommands: [Add.self, List.self, Passwd.self, Remove.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add a user; the domain must exist.")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "The user's email address.") var email: String
+        @OptionGroup var password: PasswordOptions
+        func run() async throws {
+            try await administer {
+                let secret = try password.read()
+                let account = try await store.open(.mustExist).directory.addUser(email, password: secret)
+                print("added user \(account.address)")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List users, optionally of one domain.")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "Only users of this domain.") var domain: String?
+        func run() async throws {
+            try await administer {
+                for account in try await store.open(.mustExist).directory.users(in: domain) {
+                    print(account.disabled ? "\(account.address) (disabled)" : account.address.description)
+                }
+            }
+        }
+    }
+
+    struct Passwd: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Set a user's password.")
+        @OptionGroup var store: StoreOptions
+        @Argument var email: String
+        @OptionGroup var password: PasswordOptions
+        func run() async throws {
+            try await administer {
+                let secret = try password.read()
+                try await store.open(.mustExist).directory.setPassword(email, password: secret)
+                print("password changed for \(email)")
+            }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a user with all their mailboxes and messages.")
+        @OptionGroup var store: StoreOptions
+        @Argument var email: String
+        func run() async throws {
+            try await administer {
+                try await store.open(.mustExist).directory.removeUser(email)
+                print("removed user \(email)")
+            }
+        }
+    }
+}
+
+struct AliasCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "alias",
+        abstract: "Manage aliases: ADDRESS (or @domain for a catch-all) delivers to each TARGET.",
+        subcommands: [Add.self, List.self, Remove.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add an alias with one or more targets.")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "The alias address, or @domain for a catch-all.") var address: String
+        @Argument(help: "Where mail to the alias goes (local users or external addresses).") var targets: [String]
+        func run() async throws {
+            try await administer {
+                guard !targets.isEmpty else { throw CommandFailure("give at least one TARGET address") }
+                try await store.open(.mustExist).directory.addAlias(address, targets: targets)
+                print("added alias \(address) → \(targets.joined(separator: ", "))")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List aliases.")
+        @OptionGroup var store: StoreOptions
+        func run() async throws {
+            try await administer {
+                for alias in try await store.open(.mustExist).directory.aliases() { print("\(alias.source) -> \(alias.target)") }
+            }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove an alias (all its targets, or only those given).")
+        @OptionGroup var store: StoreOptions
+        @Argument var address: String
+        @Argument var targets: [String] = []
+        func run() async throws {
+            try await administer {
+                try await store.open(.mustExist).directory.removeAlias(address, targets: targets)
+                print("removed alias \(address)\(targets.isEmpty ? "" : " → " + targets.joined(separator: ", "))")
+            }
+        }
+    }
+}

@@ -1,4 +1,0 @@
-import Testing
-@testable import IMAPProtocol
-
-@Test func moduleLinks() { #expect(Bool(true)) }

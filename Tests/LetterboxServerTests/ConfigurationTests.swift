@@ -1,0 +1,116 @@
+import Foundation
+@testable import LetterboxServer
+import Testing
+
+@Suite struct ConfigurationTests {
+    @Test func defaultsAreSafe() {
+        let configuration = LetterboxConfiguration()
+        #expect(configuration.allowCleartextAuthentication == false)
+        #expect(configuration.credentialIterations >= 100_000)
+        #expect(configuration.listeners[.http]?.host == "127.0.0.1", "the HTTP side (metrics) is loopback-only by default")
+        #expect(configuration.listeners[.smtp]?.port == 25 && configuration.listeners[.imaps]?.port == 993)
+    }
+
+    @Test func developmentModeUsesLoopbackUnprivilegedPorts() {
+        let configuration = LetterboxConfiguration.development()
+        let ports = configuration.listeners.mapValues(\.port)
+        #expect(ports == [.smtp: 2525, .submission: 2587, .submissions: 2465, .imap: 2143, .imaps: 2993, .http: 8080])
+        #expect(configuration.listeners.values.allSatisfy { $0.host == "127.0.0.1" })
+        #expect(configuration.dataDirectory.hasSuffix("/letterbox-data"))
+    }
+
+    @Test func parsesEverySetting() throws {
+        let configuration = try LetterboxConfiguration.parse(toml: """
+            hostname = "mx.example.org"
+            data_dir = "/srv/mail"
+            [listen]
+            smtp = "192.0.2.1:25"
+            imap = ""
+            http = "[::1]:8081"
+            [tls]
+            cert = "/etc/ssl/mail.pem"
+            key = "/etc/ssl/mail.key"
+            [auth]
+            allow_cleartext = true
+            min_password_length = 12
+            credential_iterations = 200000
+            login_cache_size = 0
+            [dns]
+            servers = ["127.0.0.1:5353"]
+            [log]
+            level = "debug"
+            """)
+        #expect(configuration.hostname == "mx.example.org" && configuration.dataDirectory == "/srv/mail")
+        #expect(configuration.listeners[.smtp] == ListenAddress(host: "192.0.2.1", port: 25))
+        #expect(configuration.listeners[.imap] == nil, "an empty address disables the service")
+        #expect(configuration.listeners[.http] == ListenAddress(host: "::1", port: 8081))
+        #expect(configuration.listeners[.imaps]?.port == 993, "unset keys keep their defaults")
+        #expect(configuration.tlsCertificate == "/etc/ssl/mail.pem" && configuration.tlsKey == "/etc/ssl/mail.key")
+        #expect(configuration.allowCleartextAuthentication && configuration.minimumPasswordLength == 12)
+        #expect(configuration.credentialIterations == 200_000 && configuration.loginCacheSize == 0)
+        #expect(configuration.dnsServers == ["127.0.0.1:5353"] && configuration.logLevel == "debug")
+    }
+
+    @Test(arguments: [
+        ("hostnme = \"x\"", ConfigurationError(key: "hostnme", value: nil, problem: "unknown key (see letterbox.example.toml for every setting)")),
+        ("[listen]\nsmtpp = \"1.2.3.4:25\"", ConfigurationError(key: "listen.smtpp", value: nil, problem: "unknown key (see letterbox.example.toml for every setting)")),
+        ("[listen]\nsmtp = \"1.2.3.4\"", ConfigurationError(key: "listen.smtp", value: "1.2.3.4", problem: "expected HOST:PORT, e.g. 0.0.0.0:25")),
+        ("[listen]\nsmtp = \"1.2.3.4:70000\"", ConfigurationError(key: "listen.smtp", value: "1.2.3.4:70000", problem: "expected HOST:PORT, e.g. 0.0.0.0:25")),
+        ("[auth]\nmin_password_length = 0", ConfigurationError(key: "auth.min_password_length", value: "0", problem: "must be between 1 and 1024")),
+        ("[auth]\nallow_cleartext = 1", ConfigurationError(key: "auth.allow_cleartext", value: "1", problem: "must be true or false")),
+        ("[log]\nlevel = \"loud\"", ConfigurationError(key: "log.level", value: "loud", problem: "must be one of trace, debug, info, notice, warning, error, critical")),
+        ("[dns]\nservers = [\"resolver\"]", ConfigurationError(key: "dns.servers", value: "resolver", problem: "expected HOST:PORT, e.g. 127.0.0.1:53")),
+        ("hostname = \"bad host\"", ConfigurationError(key: "hostname", value: "bad host", problem: "not a valid host name")),
+    ])
+    func badValuesNameKeyValueAndProblem(_ toml: String, _ expected: ConfigurationError) {
+        #expect(throws: expected) { _ = try LetterboxConfiguration.parse(toml: toml) }
+    }
+
+    @Test func invalidTOMLSaysWhere() {
+        do {
+            _ = try LetterboxConfiguration.parse(toml: "a = = 1", source: "test.toml")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.key == "test.toml" && error.problem.contains("not valid TOML") && error.problem.contains("line 1"))
+        }
+    }
+
+    @Test func validationFindsConflictsAndMissingFiles() throws {
+        var configuration = LetterboxConfiguration()
+        configuration.listeners[.imap] = configuration.listeners[.smtp]
+        #expect(throws: ConfigurationError(key: "listen.imap", value: "0.0.0.0:25", problem: "conflicts with listen.smtp, which uses the same address")) {
+            try configuration.validate()
+        }
+        configuration = LetterboxConfiguration()
+        configuration.tlsCertificate = "/nonexistent.pem"
+        #expect(throws: ConfigurationError(key: "tls.key", value: nil, problem: "tls.cert and tls.key must be given together")) {
+            try configuration.validate()
+        }
+        configuration.tlsKey = "/nonexistent.key"
+        #expect(throws: ConfigurationError(key: "tls.cert", value: "/nonexistent.pem", problem: "the file does not exist or is not readable")) {
+            try configuration.validate()
+        }
+    }
+
+    @Test func theExampleFileDocumentsEverySettingAndParses() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../letterbox.example.toml").path
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let configuration = try LetterboxConfiguration.parse(toml: text)
+        #expect(configuration.hostname == "mail.example.org")
+        // Every key the parser reads appears in the example file.
+        let keys = ["hostname", "data_dir", "listen.smtp", "listen.submission", "listen.submissions", "listen.imap", "listen.imaps",
+                    "listen.http", "tls.cert", "tls.key", "auth.allow_cleartext", "auth.min_password_length",
+                    "auth.credential_iterations", "auth.login_cache_size", "dns.servers", "log.level"]
+        for key in keys {
+            let leaf = key.split(separator: ".").last!
+            #expect(text.contains("\n\(leaf) = "), "letterbox.example.toml documents \(key)")
+        }
+    }
+
+    @Test func listenAddresses() {
+        #expect(ListenAddress("127.0.0.1:25") == ListenAddress(host: "127.0.0.1", port: 25))
+        #expect(ListenAddress("[::1]:993") == ListenAddress(host: "::1", port: 993))
+        #expect(ListenAddress("localhost:0")?.port == 0)
+        for bad in ["", ":25", "host", "host:", "::1:25", "[::1]993", "host:-1"] { #expect(ListenAddress(bad) == nil, "\(bad)") }
+    }
+}

@@ -1,0 +1,278 @@
+/// MailTestSupport: shared test machinery — the store conformance suite every backend passes, temp directories, and
+/// (added by each server's issue) port-0 harnesses and scripted clients.
+import MailCore
+import MailStore
+import Testing
+
+/// A fresh, empty store for one test.
+public struct StoreUnderTest: Sendable {
+    public let mail: any MailStore
+    public let directory: any DirectoryStore
+    public let queue: any QueueStore
+    public init(mail: any MailStore, directory: any DirectoryStore, queue: any QueueStore) {
+        self.mail = mail
+        self.directory = directory
+        self.queue = queue
+    }
+}
+
+/// The conformance suite of the `MailStore`/`DirectoryStore` contract, written once and run against every backend.
+/// Each check takes a fresh store; backends wire them into their own test target, one `@Test` per check.
+public enum MailStoreConformance {
+    public static let checks: [(name: String, run: @Sendable (StoreUnderTest) async throws -> Void)] = [
+        ("accounts get the default mailboxes", defaultMailboxesExist),
+        ("UIDs strictly ascending under concurrent appends", uidsAscendUnderConcurrentAppends),
+        ("modseq ordering and change log", modSeqOrdering),
+        ("expunge log", expungeLog),
+        ("flags and keywords", flagsAndKeywords),
+        ("copy and move keep one blob", copyAndMove),
+        ("rename with hierarchy and INBOX", renameMailboxes),
+        ("UIDVALIDITY is never reused", uidValidityNeverReused),
+        ("an uncommitted blob leaves no visible message", uncommittedBlobIsInvisible),
+        ("change feed publishes after commit", changeFeed),
+        ("recent is claimed once", recentClaimedOnce),
+        ("directory: domains, accounts, aliases", directoryRecords),
+        ("outbound queue entries keep envelope and recipients", queueEntries),
+    ]
+
+    static func makeAccount(_ store: StoreUnderTest, _ address: String = "alice@example.test") async throws -> AccountRecord {
+        let address = EmailAddress(address)!
+        if try await !store.directory.domains().contains(address.domain) { try await store.directory.addDomain(address.domain) }
+        return try await store.directory.addAccount(address: address, credential: "x", mailboxes: defaultMailboxes)
+    }
+
+    static func message(_ store: StoreUnderTest, _ text: String) async throws -> NewMessage {
+        let bytes = Array("Subject: \(text)\r\n\r\n\(text)\r\n".utf8)
+        let blob = try await store.mail.blobs.put(bytes)
+        return NewMessage(blob: blob, size: bytes.count, internalDate: InternalDate(secondsSince1970: 1_700_000_000, zoneOffsetMinutes: 60))
+    }
+
+    static func inbox(_ store: StoreUnderTest, _ account: AccountRecord) async throws -> MailboxInfo {
+        try #require(try await store.mail.mailbox(of: account.id, named: "inbox"))
+    }
+
+    static func defaultMailboxesExist(_ store: StoreUnderTest) async throws {
+        let account = try await makeAccount(store)
+        let boxes = try await store.mail.mailboxes(of: account.id)
+        #expect(Set(boxes.map(\.name)) == ["INBOX", "Drafts", "Sent", "Trash", "Junk", "Archive"])
+        #expect(boxes.first { $0.name == "Sent" }?.specialUse == .sent)
+        #expect(boxes.allSatisfy { $0.subscribed && $0.uidNext == 1 && $0.uidValidity > 0 })
+    }
+
+    static func uidsAscendUnderConcurrentAppends(_ store: StoreUnderTest) async throws {
+        let account = try await makeAccount(store)
+        let inbox = try await inbox(store, account)
+        let mappings = try await withThrowingTaskGroup(of: [UID].self) { group in
+            for task in 0..<8 {
+                group.addTask {
+                    var uids: [UID] = []
+                    for index in 0..<10 {
+                        let message = try await message(store, "task \(task) message \(index)")
+                        let mapping = try await store.mail.append([message], to: inbox.id)
+                        uids += mapping.destination
+                    }
+                    return uids
+                }
+            }
+            var all: [[UID]] = []
+            for try await uids in group { all.append(uids) }
+            return all
+        }
+        for uids in mappings { #expect(uids == uids.sorted(), "each appender sees ascending UIDs") }
+        let all = mappings.flatMap { $0 }.sorted()
+        #expect(all == Array(1...80).map(UID.init), "80 distinct UIDs, no gaps, no duplicates")
+        let records = try await store.mail.messages(in: inbox.id)
+        #expect(records.map(\.uid) == all)
+        #expect(try await store.mail.status(of: inbox.id).uidNext == 81)
+    }
+
+    static func modSeqOrdering(_ store: StoreUnderTest) async throws {
+        let account = try await makeAccount(store)
+        let inbox = try await inbox(store, account)
+        let start = try await store.mail.status(of: inbox.id).highestModSeq
+        _ = try await store.mail.append([try await message(store, "a"), try await message(store, "b")], to: inbox.id)
+        let afterAppend = try await store.mail.status(of: inbox.id).highestModSeq
+        #expect(afterAppend > start)
+        let (changed, _) = try await store.mail.setFlags(MessageFlags(system: .seen), operation: .add, uids: [1], in: inbox.id, unchangedSince: nil)
+        #expect(changed.count == 1 && changed[0].modSeq > afterAppend)
+        let delta = try await store.mail.changes(in: inbox.id, since: afterAppend)
+        #expect(delta.changed.map(\.uid) == [1])
+        #expect(delta.changed[0].flags.system.contains(.seen))
+        let again = try await store.mail.setFlags(MessageFlags(system: .seen), operation: .add, uids: [1], in: inbox.id, unchangedSince: nil)
+        #expect(again.changed.isEmpty, "a no-op flag change does not bump the modseq")
+        let conditional = try await store.mail.setFlags(
+            MessageFlags(system: .flagged), operation: .add, uids: [1, 2], in: inbox.id, unchangedSince: afterAppend)
+        #expect(conditional.failed == [1] && conditional.changed.map(\.uid) == [2])
+    }
+
+    static func expungeLog(_ store: StoreUnderTest) async throws {
+        let account = try await makeAccount(store)
+        let inbox = try await inbox(store, account)
+        _ = try await store.mail.append([try await message(store, "1"), try await message(store, "2"), try await message(store, "3")], to: inbox.id)
+        let before = try await store.mail.status(of: inbox.id).highestModSeq
+        _ = try await store.mail.setFlags(MessageFlags(system: .deleted), operation: .add, uids: [1, 3], in: inbox.id, unchangedSince: nil)
+        #expect(try await store.mail.expunge(in: inbox.id, uids: [3]) == [3], "UID EXPUNGE only touches the given UIDs")
+        #expect(try await store.mail.expunge(in: inbox.id, uids: nil) == [1])
+        let delta = try await store.mail.changes(in: inbox.id, since: before)
+        #expect(delta.expunged == [1, 3])
+        #expect(try await store.mail.messages(in: inbox.id).map(\.uid) == [2])
+        _ = try await store.mail.append([try await message(store, "4")], to: inbox.id)
+        #expect(try await store.mail.messages(in: inbox.id).map(\.uid) == [2, 4], "expunged UIDs are never reused")
+    }
+
+    static func flagsAndKeywords(_ store: StoreUnderTest) async throws {
+        let account = try await makeAccount(store)
+        let inbox = try await inbox(store, account)
+        var new = try await message(store, "flags")
+        new.flags = MessageFlags(names: ["\\Seen", "$Forwarded", "\\Recent"])
+        _ = try await store.mail.append([new], to: inbox.id)
+        var record = try #require(try await store.mail.messages(in: inbox.id).first)
+        #expect(record.flags.names == ["\\Seen", "$Forwarded"])
+        _ = try await store.mail.setFlags(MessageFlags(names: ["\\Flagged", "Work", "$forwarded"]), operation: .add, uids: [1], in: inbox.id, unchangedSince: nil)
+        record = try #require(try await store.mail.messages(in: inbox.id).first)
+        #expect(record.flags.names == ["\\Seen", "\\Flagged", "$Forwarded", "Work"], "keywords compare case-insensitively")
+        _ = try await store.mail.setFlags(MessageFlags(names: ["\\Draft"]), operation: .replace, uids: [1], in: inbox.id, unchangedSince: nil)
+        record = try #require(try await store.mail.messages(in: inbox.id).first)
+        #expect(record.flags.names == ["\\Draft"])
+        let status = try await store.mail.status(of: inbox.id)
+        #expect(status.unseen == 1 && status.messages == 1 && status.size == Int64(new.size))
+    }
+
+    static func copyAndMove(_ store: StoreUnderTest) async throws {
+        let account = try await makeAccount(store)
+        let inbox = try await inbox(store, account)
+        let archive = try #require(try await store.mail.mailbox(of: account.id, named: "Archive"))
+        _ = try await store.mail.append([try await message(store, "one"), try await message(store, "two")], to: inbox.id)
+        let copied = try await store.mail.copy(uids: [1, 2, 99], from: inbox.id, to: archive.id)
+        #expect(copied.source == [1, 2] && copied.destination == [1, 2] && copied.uidValidity == archive.uidValidity)
+        let moved = try await store.mail.move(uids: [2], from: inbox.id, to: archive.id)
+        #expect(moved.source == [2] && moved.destination == [3])
+        #expect(try await store.mail.messages(in: inbox.id).map(\.uid) == [1])
+        let archived = try await store.mail.messages(in: archive.id)
+        #expect(archived.map(\.uid) == [1, 2, 3])
+        #expect(Set(archived.map(\.blob)).count == 2, "copies share the blob")
+        #expect(try await store.mail.isBlobReferenced(archived[0].blob))
+    }
+
+    static func renameMailboxes(_ store: StoreUnderTest) async throws {
+        let account = try await makeAccount(store)
+        let parent = try await store.mail.createMailbox(of: account.id, named: "Projects", specialUse: nil)
+        _ = try await store.mail.createMailbox(of: account.id, named: "Projects/2026", specialUse: nil)
+        try await store.mail.setSubscribed(of: account.id, name: "Projects/2026", true)
+        await #expect(throws: MailStoreError.mailboxExists("Projects")) {
+            _ = try await store.mail.createMailbox(of: account.id, named: "Projects", specialUse: nil)
+        }
+        try await store.mail.renameMailbox(of: account.id, from: "Projects", to: "Work")
+        let names = Set(try await store.mail.mailboxes(of: account.id).map(\.name))
+        #expect(names.isSuperset(of: ["Work", "Work/2026"]) && !names.contains("Projects"))
+        #expect(try await store.mail.mailbox(of: account.id, named: "Work")?.uidValidity == parent.uidValidity)
+        #expect(try await store.mail.subscriptions(of: account.id).contains("Work/2026"))
+        await #expect(throws: MailStoreError.mailboxExists("Work")) {
+            try await store.mail.renameMailbox(of: account.id, from: "Drafts", to: "Work")
+        }
+        let inbox = try await inbox(store, account)
+        _ = try await store.mail.append([try await message(store, "in inbox")], to: inbox.id)
+        try await store.mail.renameMailbox(of: account.id, from: "INBOX", to: "Old")
+        #expect(try await store.mail.messages(in: inbox.id).isEmpty, "INBOX stays, empty")
+        let old = try #require(try await store.mail.mailbox(of: account.id, named: "Old"))
+        #expect(try await store.mail.messages(in: old.id).count == 1)
+        await #expect(throws: MailStoreError.cannotDeleteInbox) { try await store.mail.deleteMailbox(of: account.id, named: "inbox") }
+        try await store.mail.deleteMailbox(of: account.id, named: "Old")
+        #expect(try await store.mail.mailbox(of: account.id, named: "Old") == nil)
+    }
+
+    static func uidValidityNeverReused(_ store: StoreUnderTest) async throws {
+        let account = try await makeAccount(store)
+        let first = try await store.mail.createMailbox(of: account.id, named: "Temp", specialUse: nil)
+        try await store.mail.deleteMailbox(of: account.id, named: "Temp")
+        let second = try await store.mail.createMailbox(of: account.id, named: "Temp", specialUse: nil)
+        #expect(first.uidValidity != second.uidValidity)
+    }
+
+    static func uncommittedBlobIsInvisible(_ store: StoreUnderTest) async throws {
+        let account = try await makeAccount(store)
+        let inbox = try await inbox(store, account)
+        // The blob is written (as a crash after the fsync and before the commit would leave it) but never committed.
+        let orphan = try await store.mail.blobs.put(Array("Subject: half\r\n\r\nhalf\r\n".utf8))
+        #expect(try await store.mail.messages(in: inbox.id).isEmpty)
+        #expect(try await store.mail.status(of: inbox.id).messages == 0)
+        #expect(try await !store.mail.isBlobReferenced(orphan))
+        // A message whose blob is missing is refused, never committed.
+        let missing = BlobID(hex: String(repeating: "0", count: 64))!
+        await #expect(throws: MailStoreError.blobMissing(missing)) {
+            _ = try await store.mail.append([NewMessage(blob: missing, size: 1, internalDate: InternalDate(secondsSince1970: 0))], to: inbox.id)
+        }
+        #expect(try await store.mail.status(of: inbox.id).uidNext == 1)
+        let removed = try await store.mail.blobs.collectGarbage(isReferenced: { try await store.mail.isBlobReferenced($0) }, olderThanSeconds: -1)
+        #expect(removed == 1)
+        #expect(try await !store.mail.blobs.contains(orphan))
+    }
+
+    static func changeFeed(_ store: StoreUnderTest) async throws {
+        let account = try await makeAccount(store)
+        let inbox = try await inbox(store, account)
+        let subscription = store.mail.changes.subscribe(mailbox: inbox.id, account: account.id)
+        _ = try await store.mail.append([try await message(store, "notify")], to: inbox.id)
+        var iterator = subscription.events.makeAsyncIterator()
+        let event = await iterator.next()
+        guard case .changed(let mailbox, let modSeq)? = event else { Issue.record("expected a change event, got \(String(describing: event))"); return }
+        #expect(mailbox == inbox.id)
+        let delta = try await store.mail.changes(in: inbox.id, since: modSeq - 1)
+        #expect(delta.changed.map(\.uid) == [1], "the change is visible when the event arrives")
+        _ = try await store.mail.createMailbox(of: account.id, named: "New", specialUse: nil)
+        #expect(await iterator.next() == .mailboxListChanged(account.id))
+        subscription.cancel()
+    }
+
+    static func recentClaimedOnce(_ store: StoreUnderTest) async throws {
+        let account = try await makeAccount(store)
+        let inbox = try await inbox(store, account)
+        _ = try await store.mail.append([try await message(store, "r1"), try await message(store, "r2")], to: inbox.id)
+        #expect(try await store.mail.status(of: inbox.id).recent == 2)
+        #expect(try await store.mail.claimRecent(in: inbox.id) == [1, 2])
+        #expect(try await store.mail.claimRecent(in: inbox.id) == [])
+    }
+
+    static func directoryRecords(_ store: StoreUnderTest) async throws {
+        let domain = DomainName("example.test")!
+        try await store.directory.addDomain(domain)
+        await #expect(throws: MailStoreError.domainExists("example.test")) { try await store.directory.addDomain(domain) }
+        let bob = try await store.directory.addAccount(address: EmailAddress("Bob@Example.test")!, credential: "c1", mailboxes: [("INBOX", nil)])
+        #expect(try await store.directory.account(address: EmailAddress("bob@EXAMPLE.TEST")!)?.id == bob.id)
+        await #expect(throws: MailStoreError.accountExists("bob@example.test")) {
+            _ = try await store.directory.addAccount(address: EmailAddress("bob@example.test")!, credential: "c", mailboxes: [])
+        }
+        await #expect(throws: MailStoreError.domainNotFound("other.test")) {
+            _ = try await store.directory.addAccount(address: EmailAddress("x@other.test")!, credential: "c", mailboxes: [])
+        }
+        try await store.directory.setCredential(address: bob.address, credential: "c2")
+        #expect(try await store.directory.account(id: bob.id)?.credential == "c2")
+        try await store.directory.addAlias(AliasRecord(source: "sales@example.test", target: bob.address))
+        try await store.directory.addAlias(AliasRecord(source: "@example.test", target: bob.address))
+        #expect(try await store.directory.aliasTargets(source: "sales@example.test").map(\.normalized) == ["bob@example.test"])
+        await #expect(throws: MailStoreError.self) { try await store.directory.removeDomain(domain) }
+        try await store.directory.removeAlias(source: "sales@example.test", target: nil)
+        try await store.directory.removeAlias(source: "@example.test", target: bob.address)
+        try await store.directory.removeAccount(address: bob.address)
+        #expect(try await store.directory.account(id: bob.id) == nil)
+        #expect(try await store.mail.mailboxes(of: bob.id).isEmpty, "an account's mailboxes go with it")
+        try await store.directory.removeDomain(domain)
+        #expect(try await store.directory.domains().isEmpty)
+    }
+
+    static func queueEntries(_ store: StoreUnderTest) async throws {
+        let blob = try await store.mail.blobs.put(Array("Subject: out\r\n\r\nbody\r\n".utf8))
+        let entry = QueueEntry(
+            id: "q1", sender: "alice@example.test", blob: blob, size: 25, parameters: ["ENVID": "abc", "RET": "HDRS"],
+            createdAt: 1_700_000_000, nextAttemptAt: 1_700_000_000,
+            recipients: [QueuedRecipient(address: "bob@remote.test", notify: "FAILURE,DELAY", originalRecipient: "rfc822;bob@remote.test"),
+                         QueuedRecipient(address: "carol@remote.test")])
+        try await store.queue.enqueue(entry)
+        #expect(try await store.queue.queueEntry(id: "q1") == entry)
+        #expect(try await store.queue.queueEntries().map(\.id) == ["q1"])
+        #expect(try await store.mail.isBlobReferenced(blob), "a queued message keeps its blob alive")
+        try await store.queue.removeQueueEntry(id: "q1")
+        #expect(try await store.queue.queueEntries().isEmpty)
+        await #expect(throws: MailStoreError.queueEntryNotFound("q1")) { try await store.queue.removeQueueEntry(id: "q1") }
+    }
+}

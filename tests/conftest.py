@@ -1,0 +1,93 @@
+"""Shared fixtures for the interop tests: run the real `letterbox` binary on loopback, against a temp data directory.
+
+Tests learn ports from DATA_DIR/run/listeners.json (every listener binds port 0 here), never from a fixed sleep.
+"""
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import time
+
+import pytest
+
+BIN = os.environ.get("LETTERBOX_BIN") or str(pathlib.Path(__file__).resolve().parent.parent / ".build/debug/letterbox")
+SERVICES = ["smtp", "submission", "submissions", "imap", "imaps", "http"]
+
+
+def run(*args, input=None, check=True, timeout=60):
+    """Runs `letterbox ARGS…` and returns the CompletedProcess (text mode)."""
+    result = subprocess.run([BIN, *args], input=input, capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f"letterbox {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def wait_for(predicate, timeout=30.0, what="condition", process=None):
+    """Polls `predicate` until it returns a truthy value; fails early if `process` exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        if process is not None and process.poll() is not None:
+            out, err = process.communicate()
+            raise AssertionError(f"server exited ({process.returncode}) while waiting for {what}:\n{out}\n{err}")
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class Server:
+    """A running `letterbox serve` process with its data directory and bound listeners."""
+
+    def __init__(self, data_dir, extra_args=(), dev=False):
+        self.data_dir = pathlib.Path(data_dir)
+        args = [BIN, "serve", "--data-dir", str(self.data_dir), "--log-level", "debug"]
+        if dev:
+            args.append("--dev")
+        for service in SERVICES:
+            args += [f"--{service}", "127.0.0.1:0"]
+        args += list(extra_args)
+        self.listener_file = self.data_dir / "run" / "listeners.json"
+        if self.listener_file.exists():
+            self.listener_file.unlink()
+        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        info = wait_for(self._read_listeners, what="listeners.json", process=self.process)
+        self.pid = info["pid"]
+        self.listeners = {name: (addr.rsplit(":", 1)[0], int(addr.rsplit(":", 1)[1])) for name, addr in info["listeners"].items()}
+
+    def _read_listeners(self):
+        try:
+            return json.loads(self.listener_file.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+
+    def port(self, service):
+        return self.listeners[service][1]
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        """Stops the server and returns (returncode, stdout, stderr)."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            out, err = self.process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            out, err = self.process.communicate()
+            raise AssertionError(f"server did not stop within {timeout}s after {sig}:\n{err}")
+        return self.process.returncode, out, err
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def server(data_dir):
+    """A running server on port-0 listeners with the domain example.test and the user alice@example.test."""
+    run("domain", "add", "example.test", "--data-dir", str(data_dir))
+    run("user", "add", "alice@example.test", "--password", "wonderland-42", "--data-dir", str(data_dir))
+    instance = Server(data_dir)
+    yield instance
+    instance.stop()
