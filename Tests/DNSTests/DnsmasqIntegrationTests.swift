@@ -7,7 +7,7 @@ import Testing
 
 /// The resolver against a real server: Debian's dnsmasq on 127.0.0.1 and a free port, started by the test.
 /// CI installs it with `apt-get install -y dnsmasq`; without the binary these tests are skipped with that message.
-@Suite("Resolver against dnsmasq", .enabled(if: Dnsmasq.binary != nil, "dnsmasq not installed (apt-get install -y dnsmasq)"))
+@Suite("Resolver against dnsmasq", .serialized, .enabled(if: Dnsmasq.binary != nil, "dnsmasq not installed (apt-get install -y dnsmasq)"))
 struct DnsmasqIntegrationTests {
     static let dkimKey = "v=DKIM1; k=rsa; p=" + String(repeating: "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8A", count: 12)
 
@@ -119,7 +119,8 @@ enum Dnsmasq {
         process.arguments = ["--keep-in-foreground", "--conf-file=\(config.path)", "--pid-file="]
         try process.run()
         defer {
-            process.terminate()
+            // SIGKILL: the child inherits the test process's blocked-signal mask, so SIGTERM would stay pending forever.
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
 
