@@ -58,7 +58,7 @@ struct ConnectionLimitTests {
                 #expect(try await first.readLine() == "+OK ready")
                 try await TestClient.with(port: port) { second in
                     #expect(try await second.readLine() == "+OK ready")
-                    try await TestClient.with(port: port) { third in
+                    try await TestClient.with(port: port) { third async throws in
                         #expect(try await third.readLine() == "-ERR refused too_many_connections_from_address")
                         #expect(try await third.readLine() == nil)
                     }
@@ -76,7 +76,7 @@ struct ConnectionLimitTests {
         try await withListener(configuration) { _, port in
             try await TestClient.with(port: port) { first in
                 #expect(try await first.readLine() == "+OK ready")
-                try await TestClient.with(port: port) { second in
+                try await TestClient.with(port: port) { second async throws in
                     #expect(try await second.readLine() == "-ERR refused too_many_connections")
                     #expect(try await second.readLine() == nil)
                 }

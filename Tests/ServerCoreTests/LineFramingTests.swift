@@ -51,7 +51,9 @@ struct LineFramingTests {
         ),
         Transcript(
             name: "readBytes takes exactly n bytes, CRLF included, split over writes",
-            steps: [.client("BYTES 7\r\nab"), .client("c\r\nde"), .client("\r\nrest\r\n"), .server("+OK got abc\r\nde"),
+            steps: [.client("BYTES 7\r\nab"), .client("c\r\nde"), .client("\r\nrest\r\n"),
+                    // The reply echoes the CRLF inside the 7 bytes; the CRLF after them is an empty line.
+                    .server("+OK got abc"), .server("de"), .server("+ECHO  crlf"),
                     .server("+ECHO rest crlf")]
         ),
         Transcript(
@@ -88,7 +90,7 @@ struct LineFramingTests {
         let configuration = ListenerConfiguration(name: "idle", port: 0, idleTimeout: .milliseconds(150))
         let log = SessionLog()
         try await withListener(configuration, log: log) { _, port in
-            try await TestClient.with(port: port) { client in
+            try await TestClient.with(port: port) { client async throws in
                 #expect(try await client.readLine() == "+OK ready")
                 #expect(try await client.readLine() == "-ERR idle timeout")
                 #expect(try await client.readLine() == nil)

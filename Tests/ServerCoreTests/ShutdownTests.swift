@@ -46,7 +46,7 @@ struct ShutdownTests {
     func waitingSessionIsTold() async throws {
         let configuration = ListenerConfiguration(name: "imap", port: 0, shutdownGracePeriod: .seconds(3600))
         try await runUntilStopped(configuration) { listener, port in
-            try await TestClient.with(port: port) { client in
+            try await TestClient.with(port: port) { client async throws in
                 #expect(try await client.readLine() == "+OK ready")
                 listener.shutdownGracefully()
                 #expect(try await client.readLine() == "* SHUTDOWN")

@@ -9,7 +9,7 @@ struct TLSTests {
     @Test("implicit TLS: the client verifies the self-signed chain and host name, the session sees TLS 1.3")
     func implicitTLS() async throws {
         let certificate = try TestCertificate()
-        let client = try TestCertificate.clientContext(trusting: [certificate.selfSigned])
+        let client = try TestCertificate.client(trusting: [certificate.selfSigned])
         let configuration = ListenerConfiguration(name: "imaps", port: 0, tlsMode: .implicit)
         try await withListener(configuration, certificates: certificate.store) { _, port in
             try await TestClient.with(port: port, tls: client) { client in
@@ -21,10 +21,29 @@ struct TLSTests {
         }
     }
 
+    @Test("the client check is real: a wrong host name or another certificate fails the handshake")
+    func clientCheckCanFail() async throws {
+        // No IP address SAN: NIOSSL would accept the connection's IP (127.0.0.1) whatever the host name.
+        let certificate = try TestCertificate(ipAddresses: [])
+        var wrongName = try TestCertificate.client(trusting: [certificate.selfSigned])
+        wrongName.serverHostname = "other.example.test"
+        let wrongCertificate = try TestCertificate.client(
+            trusting: [try SelfSignedCertificate.generate(hostnames: ["localhost"])]
+        )
+        let configuration = ListenerConfiguration(name: "imaps", port: 0, tlsMode: .implicit)
+        try await withListener(configuration, certificates: certificate.store) { _, port in
+            for client in [wrongName, wrongCertificate] {
+                await #expect(throws: (any Error).self) {
+                    try await TestClient.with(port: port, tls: client) { client in _ = try await client.readLine() }
+                }
+            }
+        }
+    }
+
     @Test("a TLS 1.1 client is refused")
     func tls11Refused() async throws {
         let certificate = try TestCertificate()
-        let old = try TestCertificate.clientContext(trusting: [certificate.selfSigned], maximumVersion: .tlsv11)
+        let old = try TestCertificate.client(trusting: [certificate.selfSigned], maximumVersion: .tlsv11)
         let log = SessionLog()
         let configuration = ListenerConfiguration(name: "imaps", port: 0, tlsMode: .implicit)
         try await withListener(configuration, certificates: certificate.store, log: log) { _, port in
@@ -43,7 +62,7 @@ struct TLSTests {
     @Test("STARTTLS upgrades the connection, 20 times out of 20")
     func startTLSLoop() async throws {
         let certificate = try TestCertificate()
-        let context = try TestCertificate.clientContext(trusting: [certificate.selfSigned])
+        let context = try TestCertificate.client(trusting: [certificate.selfSigned])
         let configuration = ListenerConfiguration(name: "smtp", port: 0, tlsMode: .startTLS)
         try await withListener(configuration, certificates: certificate.store) { _, port in
             for round in 1...20 {
@@ -109,10 +128,11 @@ struct TLSTests {
             let certificatePath = directory + "/cert.pem"
             let keyPath = directory + "/key.pem"
             let first = try SelfSignedCertificate.generate(hostnames: ["localhost"])
-            let second = try SelfSignedCertificate.generate(hostnames: ["localhost"])
+            // Another subject name: a trust store holding two roots of the same name would pick one by name.
+            let second = try SelfSignedCertificate.generate(hostnames: ["mail.example.test", "localhost"])
             try first.write(certificateFile: certificatePath, privateKeyFile: keyPath)
             let store = try TLSCertificateStore(certificateFile: certificatePath, privateKeyFile: keyPath)
-            let client = try TestCertificate.clientContext(trusting: [first, second])
+            let client = try TestCertificate.client(trusting: [first, second])
             let configuration = ListenerConfiguration(name: "imaps", port: 0, tlsMode: .implicit)
             try await withListener(configuration, certificates: store) { _, port in
                 try await TestClient.with(port: port, tls: client) { live in
@@ -122,7 +142,7 @@ struct TLSTests {
                     try second.write(certificateFile: certificatePath, privateKeyFile: keyPath)
                     try store.reload()
 
-                    try await TestClient.with(port: port, tls: client) { fresh in
+                    try await TestClient.with(port: port, tls: client) { fresh async throws in
                         #expect(try await fresh.readLine() == "+OK ready")
                         #expect(try await fresh.peerCertificateDER() == TestCertificate.der(second.certificatePEM))
                     }

@@ -168,16 +168,14 @@ final class TestClient {
     /// Connects (with TLS from the first byte when `tls` is given) and runs `body`; closes afterwards.
     static func with<T>(
         port: Int,
-        tls: NIOSSLContext? = nil,
-        serverHostname: String = "localhost",
+        tls: TLSClient? = nil,
         _ body: (TestClient) async throws -> T
     ) async throws -> T {
         let connection = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let tls {
-                        let handler = try NIOSSLClientHandler(context: tls, serverHostname: serverHostname)
-                        try channel.pipeline.syncOperations.addHandler(handler)
+                        try channel.pipeline.syncOperations.addHandler(try tls.makeHandler())
                     }
                     return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
@@ -196,8 +194,12 @@ final class TestClient {
         while true {
             let view = buffer.readableBytesView
             if let lf = view.firstIndex(of: UInt8(ascii: "\n")) {
-                let line = buffer.readString(length: lf - view.startIndex + 1)!
-                return String(line.dropLast(2))
+                // Byte-wise: "\r\n" is one Character in Swift, so String.dropLast would not do.
+                let lineLength = lf - view.startIndex
+                let terminatorLength = lineLength > 0 && view[lf - 1] == UInt8(ascii: "\r") ? 2 : 1
+                let line = buffer.readString(length: lineLength + 1 - terminatorLength)!
+                buffer.moveReaderIndex(forwardBy: terminatorLength)
+                return line
             }
             guard var more = try await inbound.next() else { return nil }
             buffer.writeBuffer(&more)
@@ -205,12 +207,11 @@ final class TestClient {
     }
 
     /// Adds TLS below everything else (the client half of STARTTLS). Call only with nothing buffered.
-    func startTLS(_ context: NIOSSLContext, serverHostname: String = "localhost") async throws {
+    func startTLS(_ tls: TLSClient) async throws {
         precondition(buffer.readableBytes == 0)
         let channel = self.channel
         try await channel.eventLoop.submit {
-            let handler = try NIOSSLClientHandler(context: context, serverHostname: serverHostname)
-            try channel.pipeline.syncOperations.addHandler(handler, position: .first)
+            try channel.pipeline.syncOperations.addHandler(try tls.makeHandler(), position: .first)
         }.get()
     }
 
@@ -225,8 +226,8 @@ struct TestCertificate {
     let selfSigned: SelfSignedCertificate
     let store: TLSCertificateStore
 
-    init() throws {
-        selfSigned = try SelfSignedCertificate.generate(hostnames: ["localhost"], ipAddresses: ["127.0.0.1"])
+    init(ipAddresses: [String] = ["127.0.0.1"]) throws {
+        selfSigned = try SelfSignedCertificate.generate(hostnames: ["localhost"], ipAddresses: ipAddresses)
         store = try TLSCertificateStore(
             certificateChainPEM: selfSigned.certificatePEM,
             privateKeyPEM: selfSigned.privateKeyPEM
@@ -239,21 +240,37 @@ struct TestCertificate {
         try NIOSSLCertificate(bytes: Array(pem.utf8), format: .pem).toDERBytes()
     }
 
-    /// A client context that verifies the chain and host name against `trusting`.
-    static func clientContext(
-        trusting roots: [SelfSignedCertificate],
-        maximumVersion: TLSVersion? = nil
-    ) throws -> NIOSSLContext {
+    /// A client that trusts exactly `roots` and checks the host name "localhost".
+    static func client(trusting roots: [SelfSignedCertificate], maximumVersion: TLSVersion? = nil) throws -> TLSClient {
         var configuration = TLSConfiguration.makeClientConfiguration()
-        configuration.trustRoots = .certificates(
-            try roots.map { try NIOSSLCertificate(bytes: Array($0.certificatePEM.utf8), format: .pem) }
-        )
         configuration.certificateVerification = .fullVerification
         if let maximumVersion {
             configuration.minimumTLSVersion = .tlsv1
             configuration.maximumTLSVersion = maximumVersion
         }
-        return try NIOSSLContext(configuration: configuration)
+        return TLSClient(
+            context: try NIOSSLContext(configuration: configuration),
+            trusted: try roots.map { try der($0.certificatePEM) }
+        )
+    }
+}
+
+/// The client half of TLS in tests.
+///
+/// BoringSSL does not accept a CA:FALSE self-signed certificate as its own issuer (X509_check_issued wants keyCertSign),
+/// so putting it in `trustRoots` fails with CERTIFICATE_VERIFY_FAILED. Instead the chain check pins the leaf to the
+/// trusted certificates' DER, and NIOSSL still validates the host name ("localhost") after the handshake.
+struct TLSClient: Sendable {
+    let context: NIOSSLContext
+    let trusted: [[UInt8]]
+    var serverHostname = "localhost"
+
+    func makeHandler() throws -> NIOSSLClientHandler {
+        let trusted = self.trusted
+        return try NIOSSLClientHandler(context: context, serverHostname: serverHostname) { certificates, promise in
+            let leaf = try? certificates.first?.toDERBytes()
+            promise.succeed(leaf.map { trusted.contains($0) } == true ? .certificateVerified : .failed)
+        }
     }
 }
 
