@@ -41,6 +41,15 @@ struct EchoProtocol: ConnectionHandler {
     func handle(_ connection: Connection) async throws {
         log.add(connection.waker)
         log.record("open \(connection.id)")
+        do {
+            try await session(connection)
+        } catch {
+            log.record("session error \(error)")  // e.g. the greeting cannot be written: the handshake failed
+            throw error
+        }
+    }
+
+    private func session(_ connection: Connection) async throws {
         try await connection.send("+OK ready\r\n")
         while true {
             let event: InputEvent
@@ -81,7 +90,8 @@ struct EchoProtocol: ConnectionHandler {
                 try await connection.startTLS(sending: "+OK begin TLS\r\n")
             } catch {
                 log.record("starttls failed \(error)")
-                try? await connection.send("-ERR \(error)\r\n")
+                // Still plaintext (nothing was sent): say why. Once TLS went in, there is nothing left to say.
+                if !connection.isTLS { try? await connection.send("-ERR \(error)\r\n") }
                 return false
             }
         case "BYTES":
