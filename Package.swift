@@ -16,6 +16,7 @@ let grdb = Target.Dependency.product(name: "GRDB", package: "GRDB.swift")
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
 let lifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
 let toml = Target.Dependency.product(name: "TOMLKit", package: "TOMLKit")
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 
@@ -57,6 +58,7 @@ let package = Package(
         .target(name: "Directory", dependencies: ["MailCore", "SASL", "MailStore", crypto], swiftSettings: strict),
 
         .target(name: "Delivery", dependencies: ["MailCore", "MIME", "MailStore", "Directory"], swiftSettings: strict),
+        .target(name: "DNS", dependencies: ["MailCore", nioCore, nioPosix], swiftSettings: strict),
 
         // Network.
         .target(
@@ -70,7 +72,7 @@ let package = Package(
             name: "LetterboxServer",
             dependencies: [
                 "MailCore", "MIME", "SASL", "MailStore", "MailStoreSQLite", "Directory", "Delivery", "ServerCore",
-                nioCore, nioPosix, logging, lifecycle, toml,
+                nioCore, nioPosix, logging, lifecycle, unixSignals, toml,
             ],
             swiftSettings: strict
         ),
@@ -86,6 +88,7 @@ let package = Package(
         .testTarget(name: "MailCoreTests", dependencies: ["MailCore"], swiftSettings: strict),
         .testTarget(name: "MIMETests", dependencies: ["MIME", "MailCore"], swiftSettings: strict),
         .testTarget(name: "SASLTests", dependencies: ["SASL", "MailCore"], swiftSettings: strict),
+        .testTarget(name: "DNSTests", dependencies: ["DNS", "MailCore", nioCore, nioPosix], swiftSettings: strict),
         .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol", "MailCore", nioCore], swiftSettings: strict),
         .testTarget(name: "IMAPProtocolTests", dependencies: ["IMAPProtocol", "MailCore", "MIME", nioCore], swiftSettings: strict),
         .testTarget(

@@ -1,29 +1,63 @@
+import Delivery
 import Directory
 import Foundation
 import Logging
+import ServerCore
 import ServiceLifecycle
+import UnixSignals
 
 /// `letterbox serve`: opens the store, prepares TLS material and the development account, starts every listener in one
-/// ServiceGroup and runs until SIGTERM/SIGINT (graceful shutdown).
+/// ServiceGroup and runs until SIGTERM/SIGINT (graceful shutdown). SIGHUP reloads the TLS certificate.
 public enum LetterboxService {
-    public static func run(configuration: LetterboxConfiguration) async throws {
+    public static func run(configuration: LetterboxConfiguration) async throws(ConfigurationError) {
         let logger = Logger(label: "letterbox")
         let system = try MailSystem(configuration: configuration, mode: .createIfMissing)
         var banner: [String] = []
         if configuration.developmentMode {
-            let password = try await DevelopmentSetup.ensureDemoAccount(in: system)
+            let password: String
+            do { password = try await DevelopmentSetup.ensureDemoAccount(in: system) } catch {
+                throw ConfigurationError(key: "--dev", value: nil, problem: "cannot create the demo account: \(error)")
+            }
             banner += [
                 "Letterbox is running in development mode (data in \(configuration.dataDirectory)).",
                 "  account:  \(DevelopmentSetup.account)",
                 "  password: \(password)",
+                "  connect a mail client to \(configuration.hostname): IMAP with TLS on the imaps port, SMTP submission with TLS on the submissions port (below).",
             ]
         }
+        let certificates = try TLSSetup.certificateStore(for: configuration, logger: logger)
+        let context = ServerContext(
+            configuration: configuration, system: system,
+            delivery: DeliveryAgent(store: system.mailStore, queue: system.queueStore, summarize: MessageSummaries.summarize),
+            certificates: certificates, logger: logger)
+        let endpoints = try SMTPWiring.endpoints(context) + IMAPWiring.endpoints(context)
+        var listeners: [(LetterboxConfiguration.Service, Listener)] = []
+        for endpoint in endpoints {
+            do {
+                listeners.append((endpoint.service, try Listener(
+                    configuration: endpoint.listener, certificates: certificates, logger: logger, handler: endpoint.handler)))
+            } catch {
+                throw ConfigurationError(key: "listen.\(endpoint.service.rawValue)", value: nil, problem: error.description)
+            }
+        }
         let runtime = RuntimeFiles(dataDirectory: configuration.dataDirectory)
-        let ready = ReadyService(runtime: runtime, listeners: [:], banner: banner, logger: logger)
+        let ready = ReadyService(runtime: runtime, listeners: listeners, banner: banner, logger: logger)
+        let reload = CertificateReloadService(certificates: certificates, logger: logger)
         let group = ServiceGroup(configuration: .init(
-            services: [ready], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
-        runtime.removeListenerFile()
+            services: listeners.map { $0.1 as any Service } + [ready, reload],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        defer { runtime.removeListenerFile() }
+        do {
+            try await group.run()
+        } catch let error as ListenerError {
+            if case .bindFailed(let name, let host, let port, let reason) = error {
+                let hint = reason.lowercased().contains("in use") ? "address already in use (another server is listening there)" : reason
+                throw ConfigurationError(key: "listen.\(name)", value: ListenAddress(host: host, port: port).description, problem: hint)
+            }
+            throw ConfigurationError(key: "serve", value: nil, problem: error.description)
+        } catch {
+            throw ConfigurationError(key: "serve", value: nil, problem: "\(error)")
+        }
         logger.info("letterbox stopped")
     }
 }
@@ -50,19 +84,44 @@ struct RuntimeFiles: Sendable {
     }
 }
 
-/// Announces readiness (listener file, banner) and then waits for graceful shutdown.
+/// Waits until every listener is bound, announces readiness (listener file, banner), then waits for graceful shutdown.
 struct ReadyService: Service {
     let runtime: RuntimeFiles
-    let listeners: [String: String]
+    let listeners: [(LetterboxConfiguration.Service, Listener)]
     let banner: [String]
     let logger: Logger
 
     func run() async throws {
-        try runtime.writeListeners(listeners)
+        var bound: [String: String] = [:]
+        for (service, listener) in listeners {
+            guard let address = try? await listener.boundAddress else { return }  // the listener's own error ends the group
+            bound[service.rawValue] = "\(address.ipAddress ?? listener.configuration.host):\(address.port ?? listener.configuration.port)"
+        }
+        try runtime.writeListeners(bound)
         var text = banner
-        for (service, address) in listeners.sorted(by: { $0.key < $1.key }) { text.append("  \(service): \(address)") }
+        for (service, address) in bound.sorted(by: { $0.key < $1.key }) { text.append("  \(service): \(address)") }
         if !text.isEmpty { FileHandle.standardOutput.write(Data((text.joined(separator: "\n") + "\n").utf8)) }
-        logger.info("letterbox ready", metadata: ["listeners": "\(listeners.count)"])
+        logger.info("letterbox ready", metadata: ["listeners": "\(bound.count)"])
         try? await gracefulShutdown()
+    }
+}
+
+/// Reloads the TLS certificate on SIGHUP: new connections get the new certificate, live ones keep theirs.
+struct CertificateReloadService: Service {
+    let certificates: TLSCertificateStore
+    let logger: Logger
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        await cancelWhenGracefulShutdown {
+            for await _ in signals {
+                do {
+                    try certificates.reload()
+                    logger.notice("TLS certificate reloaded")
+                } catch {
+                    logger.error("TLS certificate reload failed; keeping the previous one", metadata: ["error": "\(error)"])
+                }
+            }
+        }
     }
 }

@@ -12,6 +12,7 @@ public final class MailSystem: Sendable {
     public let configuration: LetterboxConfiguration
     public let mailStore: any MailStore
     public let directoryStore: any DirectoryStore
+    public let queueStore: any QueueStore
     public let directory: AccountDirectory
 
     public enum OpenMode: Sendable { case createIfMissing, mustExist }
@@ -36,6 +37,7 @@ public final class MailSystem: Sendable {
             let database = try SQLiteDatabase(path: databasePath)
             let store = SQLiteMailStore(database: database, blobs: try FileBlobStore(directory: root + "/blobs"))
             mailStore = store
+            queueStore = store
             directoryStore = SQLiteDirectoryStore(store: store)
         } catch {
             throw ConfigurationError(key: "data_dir", value: root, problem: "cannot open the store: \(error)")

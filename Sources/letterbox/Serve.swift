@@ -33,7 +33,7 @@ struct Serve: AsyncParsableCommand {
                 return handler
             }
             try await LetterboxService.run(configuration: configuration)
-        } catch let error as ConfigurationError {
+        } catch {
             throw CommandFailure(error.description)
         }
     }

@@ -1,0 +1,2 @@
+import Testing
+// ServerCore tests land with the servercore branch once they compile.
