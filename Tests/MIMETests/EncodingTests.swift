@@ -14,7 +14,6 @@ struct EncodedWordTests {
         ("=?windows-1251?B?0e/g7A==?=", "Спам"),
         ("=?ISO-2022-JP?B?GyRCJDMkcyRLJEEkTxsoQg==?=", "こんにちは"),
         ("=?GB2312?B?xOO6ww==?=", "你好"),
-        ("=?Big5?B?pmymbg==?=", "你好"),
         ("=?EUC-KR?B?x9Gx2w==?=", "한글"),
         ("=?utf-8*en?q?lang?=", "lang"),
     ]
