@@ -116,8 +116,15 @@ struct TLSTests {
                     while let line = try? await client.readLine() { replies.append(line) }
                     #expect(!replies.contains { $0.contains("INJECTED") })
                 }
-                let failure = await log.waitFor { $0.hasPrefix("starttls failed") }
-                #expect(failure == "starttls failed 10 plaintext bytes pipelined after STARTTLS")
+                // In one write the injected line is always in the plaintext buffer when TLS goes in: detected and refused.
+                // In a second write it may arrive after the TLS handler is in place: then it is a broken TLS record and
+                // the session ends with a transport error. Either way it is never delivered as a command.
+                let failure = await log.waitFor { $0.hasPrefix("starttls failed") || $0.hasPrefix("read error") }
+                if sameWrite {
+                    #expect(failure == "starttls failed 10 plaintext bytes pipelined after STARTTLS")
+                } else {
+                    #expect(failure != nil)
+                }
             }
         }
     }
