@@ -452,8 +452,8 @@ def test_oversized_body_gives_552_and_stores_nothing(server):
     assert client.command(f"RCPT TO:<{ALICE}>")[0] == 250
     assert client.command("DATA")[0] == 354
     line = b"x" * 998 + b"\r\n"
-    chunk = line * 1024  # 1 MiB
-    for _ in range(51):
+    chunk = line * 1024  # 1,024,000 octets
+    for _ in range(52):
         client.send(chunk)
     client.send(b".\r\n")
     code, text = client.reply()

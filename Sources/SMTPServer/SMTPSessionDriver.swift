@@ -284,7 +284,7 @@ final class SMTPSessionDriver {
         }
     }
 
-    /// 16 lowercase hex digits: milliseconds since 1970 then randomness; unique enough to name one transaction in logs.
+    /// 19 lowercase hex digits: 11 of milliseconds since 1970, then 8 random; unique enough to name one transaction in logs.
     static func makeTransactionID() -> String {
         let milliseconds = UInt64(Date().timeIntervalSince1970 * 1000)
         let random = UInt32.random(in: .min ... .max)
