@@ -23,13 +23,15 @@ struct GoldenCorpusTests {
     @Test(arguments: fixtureNames)
     func matchesGolden(name: String) throws {
         let message = Message.parse(try Self.fixture(name))
-        let golden = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.fixtureDirectory.appendingPathComponent("golden/\(name).json")))
+        let golden = try JSONSerialization.jsonObject(with: try Data(contentsOf: Self.fixtureDirectory.appendingPathComponent("golden/\(name).json")))
         let dict = try #require(golden as? [String: Any])
         var envelopeParser = IMAPValueParser(bytes: message.envelope.wireBytes)
-        let envelope = try #require(envelopeParser.value())
+        let parsedEnvelope = envelopeParser.value()
+        let envelope = try #require(parsedEnvelope)
         #expect(envelope == IMAPValue(json: dict["envelope"]!), "ENVELOPE of \(name)")
         var bodyParser = IMAPValueParser(bytes: message.bodyStructure().wireBytes(extensible: true))
-        let body = try #require(bodyParser.value())
+        let parsedBody = bodyParser.value()
+        let body = try #require(parsedBody)
         let expected = IMAPValue(json: dict["bodystructure"]!)
         #expect(body.normalizedBodyStructure == expected.normalizedBodyStructure, "BODYSTRUCTURE of \(name)")
     }
