@@ -67,12 +67,18 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        .target(
+            name: "SMTPServer",
+            dependencies: ["ServerCore", "SMTPProtocol", "SASL", "Directory", "Delivery", "MailStore", "MailCore", nioCore, logging],
+            swiftSettings: strict
+        ),
+
         // Wiring and the command line.
         .target(
             name: "LetterboxServer",
             dependencies: [
                 "MailCore", "MIME", "SASL", "MailStore", "MailStoreSQLite", "Directory", "Delivery", "ServerCore",
-                nioCore, nioPosix, logging, lifecycle, unixSignals, toml,
+                "SMTPServer", nioCore, nioPosix, logging, lifecycle, unixSignals, toml,
             ],
             swiftSettings: strict
         ),
@@ -111,6 +117,7 @@ let package = Package(
             dependencies: ["ServerCore", nioCore, nioPosix, nioSSL, logging],
             swiftSettings: strict
         ),
+        .testTarget(name: "SMTPServerTests", dependencies: ["SMTPServer", "MailCore"], swiftSettings: strict),
         .testTarget(
             name: "LetterboxServerTests",
             dependencies: ["LetterboxServer", "MailStore", "Directory", "MailCore"],

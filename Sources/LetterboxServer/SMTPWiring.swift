@@ -1,7 +1,28 @@
-/// Builds the SMTP listeners (MX on `listen.smtp`, submission on `listen.submission` and `listen.submissions`).
-/// The SMTP server module plugs in here (issue 4).
+import MailCore
+import ServerCore
+import SMTPServer
+
+/// Builds the SMTP listeners: MX on `listen.smtp` (STARTTLS), submission on `listen.submission` (STARTTLS) and
+/// `listen.submissions` (implicit TLS, RFC 8314). One `AuthenticationThrottle` is shared by all three.
 enum SMTPWiring {
     static func endpoints(_ context: ServerContext) throws(ConfigurationError) -> [ServiceEndpoint] {
-        []
+        guard let hostname = DomainName(context.configuration.hostname) else {
+            throw ConfigurationError(key: "hostname", value: context.configuration.hostname, problem: "not a valid host name")
+        }
+        let throttle = AuthenticationThrottle()
+        let services: [(LetterboxConfiguration.Service, SMTPService.Role, TLSMode)] = [
+            (.smtp, .mx, .startTLS), (.submission, .submission, .startTLS), (.submissions, .submission, .implicit),
+        ]
+        var endpoints: [ServiceEndpoint] = []
+        for (service, role, tlsMode) in services {
+            guard let listener = context.listenerConfiguration(service, tlsMode: tlsMode) else { continue }
+            let configuration = SMTPService.Configuration(
+                role: role, hostname: hostname, startTLSAvailable: tlsMode == .startTLS,
+                allowCleartextAuthentication: context.configuration.allowCleartextAuthentication)
+            let handler = SMTPService(
+                configuration: configuration, directory: context.system.directory, delivery: context.delivery, throttle: throttle)
+            endpoints.append(ServiceEndpoint(service: service, listener: listener, handler: handler))
+        }
+        return endpoints
     }
 }
