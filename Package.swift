@@ -66,12 +66,18 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        .target(
+            name: "IMAPServer",
+            dependencies: ["ServerCore", "IMAPProtocol", "SASL", "Directory", "MailStore", "MailCore", "MIME", nioCore, logging],
+            swiftSettings: strict
+        ),
+
         // Wiring and the command line.
         .target(
             name: "LetterboxServer",
             dependencies: [
                 "MailCore", "MIME", "SASL", "MailStore", "MailStoreSQLite", "Directory", "Delivery", "ServerCore",
-                nioCore, nioPosix, logging, lifecycle, unixSignals, toml,
+                "IMAPServer", nioCore, nioPosix, logging, lifecycle, unixSignals, toml,
             ],
             swiftSettings: strict
         ),
@@ -107,6 +113,11 @@ let package = Package(
         .testTarget(
             name: "ServerCoreTests",
             dependencies: ["ServerCore", nioCore, nioPosix, nioSSL, logging],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "IMAPServerTests",
+            dependencies: ["IMAPServer", "IMAPProtocol", "MailStore", "MailCore", "MIME"],
             swiftSettings: strict
         ),
         .testTarget(
