@@ -58,6 +58,7 @@ let package = Package(
         .target(name: "Directory", dependencies: ["MailCore", "SASL", "MailStore", crypto], swiftSettings: strict),
 
         .target(name: "Delivery", dependencies: ["MailCore", "MIME", "MailStore", "Directory"], swiftSettings: strict),
+        .target(name: "DNS", dependencies: ["MailCore", nioCore, nioPosix], swiftSettings: strict),
 
         // Network.
         .target(
@@ -93,6 +94,7 @@ let package = Package(
         .testTarget(name: "MailCoreTests", dependencies: ["MailCore"], swiftSettings: strict),
         .testTarget(name: "MIMETests", dependencies: ["MIME", "MailCore"], swiftSettings: strict),
         .testTarget(name: "SASLTests", dependencies: ["SASL", "MailCore"], swiftSettings: strict),
+        .testTarget(name: "DNSTests", dependencies: ["DNS", "MailCore", nioCore, nioPosix], swiftSettings: strict),
         .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol", "MailCore", nioCore], swiftSettings: strict),
         .testTarget(name: "IMAPProtocolTests", dependencies: ["IMAPProtocol", "MailCore", "MIME", nioCore], swiftSettings: strict),
         .testTarget(

@@ -164,6 +164,7 @@ public final class AccountDirectory: Sendable {
         guard let address = EmailAddress(username), !password.isEmpty,
               let account = try? await store.account(address: address), !account.disabled,
               let credentials = SCRAMCredentials(encoded: account.credential) else { return nil }
+        guard let password = try? SASLprep.prepare(password, usage: .query) else { return nil }
         let key = cache.key(user: address.normalized, password: password)
         if cache.contains(key, storedKey: credentials.storedKey) { return account }
         guard credentials.verify(password: password) else { return nil }
@@ -267,8 +268,13 @@ public final class AccountDirectory: Sendable {
         }
     }
 
+    /// Credentials of the SASLprep'd password (RFC 4013, as PLAIN and SCRAM clients prepare it), so every mechanism matches.
     private func makeCredential(_ password: String) throws(DirectoryError) -> String {
-        do { return try SCRAMCredentials.derive(password: password, iterations: configuration.credentialIterations).encoded } catch {
+        let prepared: String
+        do { prepared = try SASLprep.prepare(password, usage: .stored) } catch {
+            throw .weakPassword("it contains characters not allowed in passwords (RFC 4013)")
+        }
+        do { return try SCRAMCredentials.derive(password: prepared, iterations: configuration.credentialIterations).encoded } catch {
             throw .storage("cannot derive credentials: \(error)")
         }
     }

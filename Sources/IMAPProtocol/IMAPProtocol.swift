@@ -12,4 +12,16 @@
 /// - `IMAPSessionState` decides which commands are legal and computes capabilities.
 /// - `SelectedMailboxView` keeps the client's view of a selected mailbox (sequence numbers ↔ UIDs) and decides when
 ///   pending changes may be announced (RFC 3501 §7.4.1, RFC 9051 §7.5.1).
+///
+/// How a server drives it, per connection:
+/// 1. Send `session.greeting`. On every read, call `parser.parseCommand(&buffer)` until it says `.needMoreBytes`:
+///    `.needLiteral(_, synchronizing: true)` → send `.continuation("Ready")`; `.syntaxError` → `tag BAD reason`, then
+///    `parser.skipFailedCommand(&buffer)`; `.literalTooLarge` → `tag NO [TOOBIG]` and skip (close after a
+///    non-synchronizing one); `.lineTooLong` → `* BYE` and close.
+/// 2. `.command(tag, command)` → `session.receive(tag:command)` → carry out its actions; for `.execute` do the work,
+///    report outcomes back (`authenticated()`, `selected(_:readOnly:)`, `unselected()`, `tlsStarted()`), and keep
+///    `parser.options.utf8Enabled` and `IMAPResponseEncoder.utf8Enabled` equal to `session.utf8Enabled`.
+/// 3. While a mailbox is selected, feed the store's change feed into `SelectedMailboxView.apply(_:)` and, before each
+///    tagged reply, send `view.pendingResponses(expungesAllowed: SelectedMailboxView.expungesAllowed(during: command))`.
+/// 4. During AUTHENTICATE read lines with `parseAuthenticationResponse`, during IDLE with `parseIdleDone`.
 import MailCore

@@ -1,13 +1,15 @@
 /// A mailbox name as the user sees it (Unicode), with the hierarchy separator `/`.
 ///
-/// RFC 9051 §5.1 / RFC 3501 §5.1: `INBOX` is case-insensitive, so any spelling of it is stored as `INBOX`
-/// (only the name itself, not `inbox/child` — children of INBOX are ordinary names). On the wire the name is modified
+/// RFC 9051 §5.1 / RFC 3501 §5.1: `INBOX` is case-insensitive, so any spelling of it is stored as `INBOX`, also as the
+/// first component of a child's name (`inbox/child` is `INBOX/child`, as Dovecot and Cyrus treat it, and as LIST
+/// patterns are matched). On the wire the name is modified
 /// UTF-7 (RFC 3501 §5.1.3) unless the client enabled IMAP4rev2 or UTF8=ACCEPT, which send UTF-8 as is.
 public struct MailboxName: Hashable, Sendable, CustomStringConvertible, Comparable {
     public let name: String
 
     public init(_ name: String) {
-        self.name = name.lowercased() == "inbox" ? "INBOX" : name
+        let first = name.prefix { $0 != Self.separator }
+        self.name = first.count == 5 && first.lowercased() == "inbox" ? "INBOX" + name.dropFirst(5) : name
     }
 
     public static let inbox = MailboxName("INBOX")

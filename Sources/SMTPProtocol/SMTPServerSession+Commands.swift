@@ -86,7 +86,8 @@ extension SMTPServerSession {
         if envelope.recipients.contains(where: { $0.address.normalized == address.normalized }) {
             return [.reply(.recipientOk)]  // a duplicate: already accepted once
         }
-        guard envelope.recipients.count < configuration.maximumRecipients else { return fail(.tooManyRecipients) }
+        // Not counted as an error: a client with many recipients legitimately sends the rest in a later transaction.
+        guard envelope.recipients.count < configuration.maximumRecipients else { return [.reply(.tooManyRecipients)] }
         let recipient = SMTPRecipient(address: address, notify: parameters.notify, originalRecipient: parameters.originalRecipient)
         awaiting = .recipient(recipient)
         return [.checkRecipient(recipient, envelope)]

@@ -44,6 +44,7 @@ extension Connection {
             case .bytes(let bytes): late += bytes.readableBytes
             case .tlsStarted:
                 if late > 0 {
+                    outputAbandoned = true  // TLS is half set up: nothing more can be said to this client
                     logger.notice("plaintext pipelined after STARTTLS", metadata: ["bytes": "\(late)"])
                     throw .plaintextAfterSTARTTLS(byteCount: late)
                 }

@@ -46,6 +46,8 @@ public final class Connection {
     private var shutdownReported = false
     private var timerToken: UInt64 = 0
     private var closed = false
+    /// Set when the peer can no longer receive anything meaningful (plaintext injected after STARTTLS).
+    var outputAbandoned = false
 
     init(
         id: ConnectionID,
@@ -308,8 +310,17 @@ public final class Connection {
 
     /// Flushes what is queued and waits until the channel wrote it (write promises complete in order, so an empty
     /// write completes after every earlier one), so that a last reply is not lost to the close that follows.
+    /// Bounded by `drainTimeout` (a client that does not read, or never completes a TLS handshake, cannot hold the
+    /// session open), and skipped when the connection is already unusable.
     func drainOutput() async {
+        guard !outputAbandoned else { return }
         try? await flush()
+        let channel = self.channel
+        let deadline = channel.eventLoop.scheduleTask(in: .clamped(Self.drainTimeout)) { channel.close(promise: nil) }
         try? await channel.writeAndFlush(ByteBuffer()).get()
+        deadline.cancel()
     }
+
+    /// How long closing waits for queued output to reach the socket. 10 seconds.
+    static let drainTimeout = Duration.seconds(10)
 }

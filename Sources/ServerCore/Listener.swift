@@ -209,6 +209,7 @@ public final class Listener: Service {
         var sessionLogger = logger
         sessionLogger[metadataKey: "connection"] = "\(id)"
         sessionLogger[metadataKey: "remote"] = "\(accepted.channel.remoteAddress.map { "\($0)" } ?? "unknown")"
+        accepted.claim()
         do {
             try await accepted.asyncChannel.executeThenClose { inbound, outbound in
                 let connection = Connection(
@@ -242,6 +243,7 @@ public final class Listener: Service {
             channel.close(promise: nil)
         }
         let message = ByteBuffer(string: handler.refusalMessage(for: reason))
+        accepted.claim()
         try? await accepted.asyncChannel.executeThenClose { _, _ in
             // Waits until the text is written (after the handshake, on an implicit-TLS listener), then closes.
             try await channel.writeAndFlush(message).get()
@@ -308,12 +310,33 @@ public final class Listener: Service {
 }
 
 /// What the child channel initializer hands to the accept loop.
-struct AcceptedChannel: Sendable {
+///
+/// A class so that an accepted channel which never reaches a session (the accept loop was cancelled with connections
+/// still queued, or NIO dropped it while the server channel closed) is still closed properly: NIOAsyncChannel's writer
+/// must be finished, which only `executeThenClose` may do, so `deinit` hands the channel to a task that does it.
+final class AcceptedChannel: Sendable {
     let asyncChannel: NIOAsyncChannel<InboundEvent, ByteBuffer>
     let handler: NIOLoopBound<InboundEventHandler>
     let signals: ConnectionSignals
+    private let claimed = Mutex(false)
+
+    init(asyncChannel: NIOAsyncChannel<InboundEvent, ByteBuffer>, handler: NIOLoopBound<InboundEventHandler>,
+         signals: ConnectionSignals) {
+        self.asyncChannel = asyncChannel
+        self.handler = handler
+        self.signals = signals
+    }
 
     var channel: any Channel { asyncChannel.channel }
+
+    /// Called by whoever runs `executeThenClose` on `asyncChannel`.
+    func claim() { claimed.withLock { $0 = true } }
+
+    deinit {
+        guard !claimed.withLock({ $0 }) else { return }
+        let orphan = asyncChannel
+        Task { try? await orphan.executeThenClose { _, _ in } }
+    }
 
     /// Builds the child pipeline: [TLS (implicit only)] → InboundEventHandler → NIOAsyncChannel. On the child's loop.
     static func configure(

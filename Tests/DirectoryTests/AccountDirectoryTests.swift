@@ -104,3 +104,19 @@ import Testing
         }
     }
 }
+
+@Suite struct PasswordPreparationTests {
+    @Test func saslPrepMakesEquivalentSpellingsMatch() async throws {
+        let temporary = NSTemporaryDirectory() + "letterbox-saslprep-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
+        let mail = SQLiteMailStore(database: try SQLiteDatabase(path: temporary + "/db.sqlite"), blobs: try FileBlobStore(directory: temporary + "/blobs"))
+        var configuration = DirectoryConfiguration()
+        configuration.credentialIterations = 4096
+        let directory = AccountDirectory(store: SQLiteDirectoryStore(store: mail), configuration: configuration)
+        _ = try await directory.addDomain("example.test")
+        // U+00A0 (no-break space) maps to a space under SASLprep (RFC 4013 §2.1), as a PLAIN or SCRAM client sends it.
+        try await directory.addUser("ines@example.test", password: "open\u{00A0}sesame now")
+        #expect(await directory.authenticate(username: "ines@example.test", password: "open sesame now") != nil)
+        await #expect(throws: DirectoryError.self) { try await directory.addUser("jo@example.test", password: "bell\u{0007}ringing") }
+    }
+}

@@ -32,7 +32,8 @@ struct MailboxNameTests {
     @Test func inboxIsCaseInsensitive() {
         #expect(MailboxName("inbox") == .inbox)
         #expect(MailboxName("InBoX").name == "INBOX")
-        #expect(MailboxName("inbox/child").name == "inbox/child")
+        #expect(MailboxName("inbox/child").name == "INBOX/child")
+        #expect(MailboxName("inbox/inbox").name == "INBOX/inbox")
         #expect(MailboxName("INBOXES").name == "INBOXES")
     }
 
@@ -69,6 +70,7 @@ struct MailboxNameTests {
         ("Sent", "sent", false),
         ("inbox", "INBOX", true),
         ("Inbox/%", "INBOX/x", true),
+        ("INBOX/%", "inbox/x", true),
         ("inbox*", "INBOX", true),
         ("inboxes", "INBOXES", false),
         ("", "INBOX", false),

@@ -283,6 +283,60 @@ private let fullEHLO = """
             message: message(body: "x\r\n"))
     }
 
+    @Test func greetingRefusedAndStartTLSRefused() {
+        _ = runClientTranscript(
+            """
+            S: 554 5.7.1 No service
+            * finished failed greeting 554 5.7.1
+            C: QUIT
+            S: 221 Bye
+            * close
+            """, message: message())
+        _ = runClientTranscript(
+            """
+            S: 220 mx.remote.example ESMTP
+            C: EHLO out.local.example
+            S: 250-mx.remote.example
+            S: 250 STARTTLS
+            C: STARTTLS
+            S: 454 4.7.0 TLS not available
+            C: MAIL FROM:<sender@local.example>
+            S: 250 Ok
+            C: RCPT TO:<rcpt@remote.example>
+            """, message: message())
+        _ = runClientTranscript(
+            """
+            S: 220 mx.remote.example ESMTP
+            C: EHLO out.local.example
+            S: 250-mx.remote.example
+            S: 250 STARTTLS
+            C: STARTTLS
+            S: 454 4.7.0 TLS not available
+            * finished tlsUnavailable
+            C: QUIT
+            """, configuration: .init(hostname: "out.local.example", tlsPolicy: .required), message: message())
+    }
+
+    @Test func messageRefusedAfterData() {
+        let session = runClientTranscript(
+            """
+            S: 220 mx.remote.example ESMTP
+            C: EHLO out.local.example
+            S: 250 mx.remote.example
+            C: MAIL FROM:<sender@local.example>
+            S: 250 Ok
+            C: RCPT TO:<rcpt@remote.example>
+            S: 250 Ok
+            C: DATA
+            S: 354 Go
+            C: x\\r\\n.\\r\\n
+            S: 552 5.3.4 Too big
+            * finished failed message 552 5.3.4
+            C: QUIT
+            """, configuration: .init(hostname: "out.local.example", tlsPolicy: .none), message: message(body: "x\r\n"))
+        #expect(session.finishedResult?.recipients.map(\.reply.code) == [552])
+    }
+
     @Test func garbageReplyIsAProtocolError() {
         _ = runClientTranscript(
             """

@@ -2,6 +2,7 @@ import MailCore
 import Testing
 
 @testable import SMTPProtocol
+import struct SMTPProtocol.SMTPPath
 
 private func parse(_ line: String) -> Result<SMTPCommand, SMTPCommandError> {
     do { return .success(try SMTPCommandParser.parse(line: Array(line.utf8))) } catch { return .failure(error) }

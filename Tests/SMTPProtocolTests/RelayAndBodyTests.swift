@@ -220,3 +220,52 @@ private let preamble = """
                 """, configuration: mxConfiguration())
     }
 }
+
+@Suite struct RobustnessTests {
+    /// A small deterministic generator (SplitMix64) so failures reproduce.
+    struct SplitMix: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test func randomInputNeverBreaksTheSession() {
+        var random = SplitMix(state: 42)
+        let fragments = [
+            "EHLO c\r\n", "MAIL FROM:<a@b.example>\r\n", "RCPT TO:<alice@local.example>\r\n", "DATA\r\n", "BDAT 3\r\n",
+            "BDAT 2 LAST\r\n", ".\r\n", "\r\n", "\n", "\r", ".", "RSET\r\n", "AUTH PLAIN\r\n", "*\r\n", "STARTTLS\r\n",
+            "x", "\u{0}", "\u{FF}", "QUIT\r\n", "BDAT 99999\r\n",
+        ]
+        for _ in 0..<300 {
+            var configuration = mxConfiguration(tls: Bool.random(using: &random))
+            configuration.maximumErrors = 1000
+            var harness = ServerHarness(configuration)
+            for _ in 0..<40 {
+                var bytes: [UInt8] = []
+                for _ in 0..<Int.random(in: 1...6, using: &random) {
+                    bytes += Array(fragments.randomElement(using: &random)!.utf8)
+                }
+                harness.send(bytes)
+                #expect(harness.session.inputMode != .none || harness.session.isClosed)
+            }
+            // Whatever happened, every opened body was closed exactly once or is still open in a live session.
+            #expect(!harness.bodyOpen || (!harness.session.isClosed && harness.session.transaction != nil))
+        }
+    }
+
+    @Test func randomBytesThroughTheReplyParser() {
+        var random = SplitMix(state: 7)
+        for _ in 0..<2000 {
+            var parser = SMTPReplyParser(maximumLineLength: 64, maximumLines: 4)
+            let length = Int.random(in: 0...40, using: &random)
+            let alphabet = Array("0123456789 -\r\n25xA.".utf8)
+            var buffer = ByteBuffer(bytes: (0..<length).map { _ in alphabet.randomElement(using: &random)! })
+            while (try? parser.next(from: &buffer)) != nil {}
+        }
+    }
+}

@@ -368,3 +368,120 @@ import Testing
         #expect(envelope?.recipients.first?.originalRecipient == SMTPOriginalRecipient(addressType: "rfc822", address: "alice@local.example"))
     }
 }
+
+@Suite struct ServerSessionEdgeTests {
+    @Test func submissionBeforeTLSOffersStartTLSNotAuth() {
+        runServerTranscript(
+            """
+            S: 220 mx.local.example ESMTP Letterbox
+            C: EHLO laptop
+            S: 250-mx.local.example greets laptop
+            S: 250-PIPELINING
+            S: 250-SIZE 52428800
+            S: 250-8BITMIME
+            S: 250-SMTPUTF8
+            S: 250-ENHANCEDSTATUSCODES
+            S: 250-CHUNKING
+            S: 250-DSN
+            S: 250 STARTTLS
+            C: AUTH PLAIN AGFsaWNlAHNlY3JldA==
+            S: 538 5.7.11 Encryption required for requested authentication mechanism
+            C: MAIL FROM:<alice@local.example>
+            S: 530 5.7.0 Authentication required
+            C: STARTTLS
+            S: 220 2.0.0 Ready to start TLS
+            S: * starttls
+            C: AUTH PLAIN AGFsaWNlAHNlY3JldA==
+            S: 503 5.5.1 Bad sequence of commands
+            C: EHLO laptop
+            C: AUTH PLAIN AGFsaWNlAHNlY3JldA==
+            C: MAIL FROM:<alice@local.example>
+            S: 250-mx.local.example greets laptop
+            S: 250-PIPELINING
+            S: 250-SIZE 52428800
+            S: 250-8BITMIME
+            S: 250-SMTPUTF8
+            S: 250-ENHANCEDSTATUSCODES
+            S: 250-CHUNKING
+            S: 250-DSN
+            S: 250-AUTH PLAIN LOGIN SCRAM-SHA-256
+            S: 250 REQUIRETLS
+            S: * auth PLAIN
+            S: 235 2.7.0 Authentication successful
+            S: 250 2.1.0 Sender ok
+            """, configuration: submissionConfiguration(tls: false))
+    }
+
+    @Test func authAllowedWithoutTLSWhenConfigured() {
+        var configuration = submissionConfiguration(tls: false)
+        configuration.allowAuthenticationWithoutTLS = true
+        var harness = ServerHarness(configuration)
+        harness.send(Array("EHLO laptop\r\n".utf8))
+        #expect(harness.output.contains("250 AUTH PLAIN LOGIN SCRAM-SHA-256"))
+        harness.send(Array("AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n".utf8))
+        #expect(harness.session.authenticatedUser == "alice")
+    }
+
+    @Test func authInsideTransactionAndLongAuthLine() {
+        let long = String(repeating: "A", count: 13_000)
+        runServerTranscript(
+            """
+            S: 220 mx.local.example ESMTP Letterbox
+            C: EHLO c
+            C: MAIL FROM:<a@b.example>
+            C: AUTH PLAIN
+            C: RSET
+            C: AUTH PLAIN
+            S: 250-mx.local.example greets c
+            S: 250-PIPELINING
+            S: 250-SIZE 52428800
+            S: 250-8BITMIME
+            S: 250-SMTPUTF8
+            S: 250-ENHANCEDSTATUSCODES
+            S: 250-CHUNKING
+            S: 250-DSN
+            S: 250-AUTH PLAIN LOGIN SCRAM-SHA-256
+            S: 250 REQUIRETLS
+            S: 250 2.1.0 Sender ok
+            S: 503 5.5.1 Bad sequence of commands
+            S: 250 2.0.0 Ok
+            S: * auth PLAIN
+            S: 334 
+            C: \(long)
+            S: * auth cancelled
+            S: 500 5.5.6 Authentication exchange line is too long
+            C: NOOP
+            S: 250 2.0.0 Ok
+            """, configuration: mxConfiguration(tls: true))
+    }
+
+    @Test func shutdownAndDisconnectDiscardOpenBody() {
+        var harness = ServerHarness(mxConfiguration())
+        harness.send(Array("HELO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<alice@local.example>\r\nDATA\r\npartial".utf8))
+        #expect(harness.bodyOpen)
+        harness.output = []
+        harness.perform(harness.session.shutdown())
+        #expect(harness.output == ["* discard", "421 4.3.2 mx.local.example Service not available, closing connection", "* close"])
+        #expect(harness.session.inputMode == .none)
+        #expect(harness.session.shutdown().isEmpty)
+
+        var other = ServerHarness(mxConfiguration())
+        other.send(Array("HELO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<alice@local.example>\r\nBDAT 10\r\nabc".utf8))
+        #expect(other.session.connectionClosed() == [.discardData])
+    }
+
+    @Test func addressLiteralHelloAndSenderRules() {
+        runServerTranscript(
+            """
+            S: 220 mx.local.example ESMTP Letterbox
+            C: HELO [192.0.2.7]
+            S: 250 mx.local.example
+            C: MAIL FROM:<a@[192.0.2.7]>
+            S: 501 5.1.7 Bad sender address syntax
+            C: MAIL FROM:<tempfail@b.example>
+            S: 451 4.3.0 Local error in processing, try again later
+            C: MAIL FROM:<a@b.example>
+            S: 250 2.1.0 Sender ok
+            """, configuration: mxConfiguration())
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import MailCore
+import NIOCore
+import NIOPosix
+import Testing
+@testable import DNS
+
+/// The resolver against a real server: Debian's dnsmasq on 127.0.0.1 and a free port, started by the test.
+/// CI installs it with `apt-get install -y dnsmasq`; without the binary these tests are skipped with that message.
+@Suite("Resolver against dnsmasq", .serialized, .enabled(if: Dnsmasq.binary != nil, "dnsmasq not installed (apt-get install -y dnsmasq)"))
+struct DnsmasqIntegrationTests {
+    static let dkimKey = "v=DKIM1; k=rsa; p=" + String(repeating: "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8A", count: 12)
+
+    static let zone = [
+        "mx-host=example.test,mx1.example.test,10",
+        "mx-host=example.test,mx2.example.test,20",
+        "mx-host=example.test,mx3.example.test,20",
+        "txt-record=example.test,\"v=spf1 ip4:127.0.0.1 -all\"",
+        "txt-record=sel._domainkey.example.test,\"\(dkimKey)\"",
+        "host-record=mx1.example.test,127.0.0.10,::10",
+        "host-record=mx2.example.test,127.0.0.11",
+        "host-record=implicit.example.test,127.0.0.12",
+        "ptr-record=10.0.0.127.in-addr.arpa,mx1.example.test",
+        "dns-rr=_25._tcp.mx1.example.test,52,030101abcdef",
+        "dns-rr=nullmx.example.test,15,000000",
+        "local=/example.test/",
+    ] + (0..<12).map { "txt-record=big.example.test,\"record \($0) \(String(repeating: "x", count: 180))\"" }
+
+    @Test("MX, TXT, A, AAAA, PTR, TLSA, NXDOMAIN and NODATA")
+    func lookups() async throws {
+        try await Dnsmasq.with(zone: Self.zone) { resolver in
+            let mx = try await resolver.mx(DomainName("example.test")!)
+            #expect(Set(mx) == [MXRecord(preference: 10, exchange: "mx1.example.test"),
+                                MXRecord(preference: 20, exchange: "mx2.example.test"),
+                                MXRecord(preference: 20, exchange: "mx3.example.test")])
+            #expect(try await resolver.txt(DomainName("example.test")!) == ["v=spf1 ip4:127.0.0.1 -all"])
+            #expect(try await resolver.txt(DomainName("sel._domainkey.example.test")!) == [Self.dkimKey])
+            #expect(try await resolver.a(DomainName("mx1.example.test")!) == [IPv4Address(127, 0, 0, 10)])
+            #expect(try await resolver.aaaa(DomainName("mx1.example.test")!) == [IPv6Address("::10")!])
+            #expect(try await resolver.ptr(IPAddress("127.0.0.10")!) == ["mx1.example.test"])
+            let tlsa = try await resolver.tlsa(DomainName("_25._tcp.mx1.example.test")!)
+            #expect(tlsa.records == [TLSARecord(certificateUsage: 3, selector: 1, matchingType: 1,
+                                                certificateAssociationData: [0xAB, 0xCD, 0xEF])])
+            await #expect(throws: DNSError.nameNotFound) { try await resolver.a(DomainName("nope.example.test")!) }
+            await #expect(throws: DNSError.noData) { try await resolver.aaaa(DomainName("mx2.example.test")!) }
+        }
+    }
+
+    @Test("a truncated UDP answer is fetched again over TCP")
+    func tcpFallback() async throws {
+        try await Dnsmasq.with(zone: Self.zone) { resolver in
+            let records = try await resolver.txt(DomainName("big.example.test")!)
+            #expect(records.count == 12)
+            #expect(records.allSatisfy { $0.hasPrefix("record ") && $0.count > 180 })
+        }
+    }
+
+    @Test("MX selection: ordered hosts, implicit MX, null MX")
+    func mailExchangers() async throws {
+        try await Dnsmasq.with(zone: Self.zone) { resolver in
+            guard case .hosts(let hosts) = try await MailExchangers.resolve(DomainName("example.test")!, using: resolver) else {
+                Issue.record("expected hosts")
+                return
+            }
+            #expect(hosts.map(\.host).first == "mx1.example.test" && hosts.map(\.preference) == [10, 20, 20])
+            #expect(try await MailExchangers.resolve(DomainName("implicit.example.test")!, using: resolver)
+                == .hosts([MailExchanger(host: "implicit.example.test", preference: 0, isImplicit: true)]))
+            #expect(try await MailExchangers.resolve(DomainName("nullmx.example.test")!, using: resolver) == .nullMX)
+        }
+    }
+
+    @Test("a silent server times out; the next server answers")
+    func retriesAcrossServers() async throws {
+        let silent = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        defer { silent.close(promise: nil) }
+        let silentPort = silent.localAddress?.port ?? 0
+        try await Dnsmasq.with(zone: Self.zone, before: ["127.0.0.1:\(silentPort)"], timeout: .milliseconds(300)) { (resolver: DNSResolver) async throws in
+            #expect(try await resolver.a(DomainName("mx2.example.test")!) == [IPv4Address(127, 0, 0, 11)])
+        }
+        var configuration = DNSResolverConfiguration()
+        configuration.servers = ["127.0.0.1:\(silentPort)"]
+        configuration.timeout = .milliseconds(200)
+        let lonely = try DNSResolver(configuration: configuration)
+        let start = ContinuousClock.now
+        await #expect(throws: DNSError.timeout) { try await lonely.a(DomainName("mx2.example.test")!) }
+        #expect(ContinuousClock.now - start < .seconds(3))
+    }
+}
+
+/// Runs dnsmasq in the foreground for the duration of a test.
+enum Dnsmasq {
+    static let binary: String? = ["/usr/sbin/dnsmasq", "/usr/bin/dnsmasq", "/usr/local/sbin/dnsmasq"]
+        .first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    /// A port that was free a moment ago (UDP and TCP are bound by dnsmasq right after).
+    static func freePort() async throws -> Int {
+        let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let port = channel.localAddress?.port ?? 0
+        try await channel.close()
+        return port
+    }
+
+    static func with(
+        zone: [String], before: [String] = [], timeout: Duration = .seconds(1),
+        _ body: (DNSResolver) async throws -> Void
+    ) async throws {
+        guard let binary else { return }
+        let port = try await freePort()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dnsmasq-\(port)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("dnsmasq.conf")
+        let settings = ["port=\(port)", "listen-address=127.0.0.1", "bind-interfaces", "no-resolv", "no-hosts",
+                        "user=\(NSUserName())", "log-queries", "log-facility=\(directory.path)/dnsmasq.log"]
+        try (settings + zone).joined(separator: "\n").appending("\n").write(to: config, atomically: true, encoding: .utf8)
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["--keep-in-foreground", "--conf-file=\(config.path)", "--pid-file="]
+        try process.run()
+        defer {
+            // SIGKILL: the child inherits the test process's blocked-signal mask, so SIGTERM would stay pending forever.
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+
+        var configuration = DNSResolverConfiguration()
+        configuration.servers = before + ["127.0.0.1:\(port)"]
+        configuration.timeout = timeout
+        let resolver = try DNSResolver(configuration: configuration)
+        // Ready when it answers: poll with a short deadline instead of sleeping.
+        var probe = DNSResolverConfiguration()
+        probe.servers = ["127.0.0.1:\(port)"]
+        probe.timeout = .milliseconds(100)
+        probe.attempts = 1
+        let prober = try DNSResolver(configuration: probe)
+        var ready = false
+        for _ in 0..<50 where !ready {
+            do throws(DNSError) {
+                _ = try await prober.lookup("example.test", .soa)
+                ready = true
+            } catch .timeout, .serverFailure {
+                try await Task.sleep(for: .milliseconds(50))
+            } catch {
+                ready = true  // any definite answer means it is up
+            }
+        }
+        try #require(ready, "dnsmasq did not start on port \(port)")
+        try await body(resolver)
+    }
+}

@@ -1,2 +1,0 @@
-import Testing
-// ServerCore tests land with the servercore branch once they compile.
