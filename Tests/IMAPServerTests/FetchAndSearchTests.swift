@@ -79,9 +79,9 @@ func record(uid: UInt32, flags: MessageFlags = MessageFlags(), size: Int = 100, 
 @Suite struct ConversionTests {
     @Test func internalDateRoundTrip() {
         let dateTime = IMAPDateTime(date: IMAPDate(year: 1994, month: 2, day: 7), hour: 21, minute: 52, second: 25, zoneMinutes: -480)
-        let internal = Conversions.internalDate(dateTime)
-        #expect(internal == InternalDate(secondsSince1970: 760_686_745, zoneOffsetMinutes: -480))
-        #expect(internal.map(Conversions.dateTime) == dateTime)
+        let converted = Conversions.internalDate(dateTime)
+        #expect(converted == InternalDate(secondsSince1970: 760_686_745, zoneOffsetMinutes: -480))
+        #expect(converted.map(Conversions.dateTime) == dateTime)
     }
 
     @Test func flagsDropRecentAndKeepKeywords() {
