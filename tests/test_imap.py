@@ -285,6 +285,49 @@ def test_literal_plus_and_multiappend(server):
     raw.close()
 
 
+def test_list_extended_status_esearch_save_and_uid_variants(server):
+    raw = Raw(server.port("imaps"), login=True)
+    raw.command("CREATE Lists/Sub")
+    raw.command("SUBSCRIBE Lists/Sub")
+    untagged, _ = raw.command('LIST (SUBSCRIBED RECURSIVEMATCH) "" "Lists*"')
+    assert untagged == ['* LIST (\\HasChildren) "/" "Lists" ("CHILDINFO" ("SUBSCRIBED"))',
+                        '* LIST (\\HasNoChildren \\Subscribed) "/" "Lists/Sub"'], untagged
+    untagged, _ = raw.command('LIST (SPECIAL-USE) "" "*"')
+    assert sorted(line.split()[-1] for line in untagged) == ['"Archive"', '"Drafts"', '"Junk"', '"Sent"', '"Trash"']
+    untagged, _ = raw.command('LIST "" "Sent" RETURN (STATUS (MESSAGES UIDNEXT SIZE))')
+    assert untagged == ['* LIST (\\HasNoChildren \\Sent) "/" "Sent"', '* STATUS "Sent" (MESSAGES 0 UIDNEXT 1 SIZE 0)']
+    untagged, _ = raw.command('LIST "" "%"')
+    assert '* LIST (\\HasChildren) "/" "Lists"' in untagged and not any("Lists/Sub" in line for line in untagged)
+    untagged, _ = raw.command("NAMESPACE")
+    assert untagged == ['* NAMESPACE (("" "/")) NIL NIL']
+    untagged, _ = raw.command('ID ("name" "pytest")')
+    assert untagged[0].startswith('* ID ("name" "Letterbox"')
+    for n in range(4):
+        raw.sock.sendall(b"a%d APPEND INBOX {%d+}\r\n" % (n, len(message(f"e{n}"))) + message(f"e{n}") + b"\r\n")
+        raw.until_tagged(f"a{n}")
+    raw.command("SELECT INBOX")
+    untagged, _ = raw.command("UID STORE 2,4 +FLAGS.SILENT (\\Flagged)")
+    assert untagged == []
+    untagged, tagged = raw.command("SEARCH RETURN (MIN MAX COUNT SAVE) FLAGGED", tag="s1")
+    assert untagged == ['* ESEARCH (TAG "s1") MIN 2 MAX 4 COUNT 2'], untagged
+    untagged, _ = raw.command("UID FETCH $ (FLAGS)")
+    assert untagged == ["* 2 FETCH (UID 2 FLAGS (\\Flagged \\Recent))", "* 4 FETCH (UID 4 FLAGS (\\Flagged \\Recent))"]
+    untagged, _ = raw.command("UID SEARCH RETURN (ALL) SUBJECT e2", tag="s2")
+    assert untagged == ['* ESEARCH (TAG "s2") UID ALL 3'], untagged
+    untagged, tagged = raw.command("UID COPY 1:2 Archive")
+    assert re.search(r"OK \[COPYUID \d+ 1:2 1:2\]", tagged), tagged
+    untagged, tagged = raw.command("UID FETCH 3 (BINARY.PEEK[1] BINARY.SIZE[1] RFC822.SIZE)")
+    assert "BINARY[1]" in untagged[0] and "e2" not in untagged[0] and "the body text" in untagged[0], untagged
+    raw.command("UID STORE 1 +FLAGS.SILENT (\\Deleted)")
+    untagged, _ = raw.command("UID EXPUNGE 1:2")
+    assert untagged == ["* 1 EXPUNGE"], untagged
+    untagged, tagged = raw.command("EXAMINE INBOX")
+    assert "* 3 EXISTS" in untagged and "[READ-ONLY]" in tagged and untagged[0].startswith("* OK [CLOSED]")
+    _, tagged = raw.command("STORE 1 +FLAGS (\\Seen)")
+    assert " NO [READ-ONLY]" in tagged, tagged
+    raw.close()
+
+
 # MARK: several sessions on one mailbox
 
 def test_flag_change_in_one_session_shows_in_another_after_noop(server):
