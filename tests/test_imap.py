@@ -374,6 +374,22 @@ def test_expunge_is_deferred_during_fetch_and_announced_after(server):
     writer.logout()
 
 
+def test_deleting_a_mailbox_another_session_has_selected_ends_that_session(server):
+    a = Raw(server.port("imaps"), login=True)
+    b = Raw(server.port("imaps"), login=True)
+    a.command("CREATE Doomed")
+    a.command("SELECT Doomed")
+    _, tagged = b.command("DELETE Doomed")
+    assert " OK" in tagged, tagged
+    untagged, _ = a.command("NOOP")
+    assert any(line.startswith("* BYE") for line in untagged), untagged
+    with pytest.raises((EOFError, ConnectionError, OSError)):
+        a.command("NOOP")
+    _, tagged = b.command("NOOP")
+    assert " OK" in tagged
+    b.close()
+
+
 def test_idle_wakes_on_append_from_another_session_within_a_second(server):
     idler = Raw(server.port("imaps"), login=True)
     watcher = Raw(server.port("imaps"), login=True)

@@ -236,6 +236,10 @@ final class IMAPSession {
                 try await announceUpdates(expungesAllowed: SelectedMailboxView.expungesAllowed(during: command))
             } catch let error as ConnectionError {
                 throw error
+            } catch MailStoreError.mailboxNotFound {
+                // Another session deleted the selected mailbox: end the session as Dovecot does.
+                try await send(.status(.bye, text: "selected mailbox was deleted"))
+                closing = true
             } catch {
                 logger.error("mailbox resynchronisation failed", metadata: ["error": "\(error)"])
             }
