@@ -250,7 +250,11 @@ def test_authenticate_scram_sha_256(server):
 
 
 def test_malformed_commands_get_bad_and_the_session_goes_on(server):
-    raw = Raw(server.port("imaps"), login=True)
+    raw = Raw(server.port("imaps"))
+    _, tagged = raw.command("SELECT INBOX")
+    assert tagged.startswith("t1 BAD"), "SELECT before authentication"
+    _, tagged = raw.command(f'LOGIN "{USER}" "{PASSWORD}"')
+    assert tagged.startswith("t2 OK [CAPABILITY"), tagged
     for text in ["FROBNICATE", "SELECT", "FETCH 1 (FLAGS)", 'LIST "" "*" extra junk', "UID FETCH x FLAGS"]:
         _, tagged = raw.command(text)
         assert tagged.split()[1] in ("BAD", "NO"), (text, tagged)

@@ -90,3 +90,16 @@ func record(uid: UInt32, flags: MessageFlags = MessageFlags(), size: Int = 100, 
         #expect(Conversions.flags(flags) == [.seen, Flag("$label")])
     }
 }
+
+@Suite struct UserConnectionCounterTests {
+    @Test func refusesBeyondTheLimitAndFreesOnRelease() {
+        let counter = UserConnectionCounter()
+        let alice = AccountID(1), bob = AccountID(2)
+        #expect(counter.acquire(alice, limit: 2))
+        #expect(counter.acquire(alice, limit: 2))
+        #expect(!counter.acquire(alice, limit: 2))
+        #expect(counter.acquire(bob, limit: 2))
+        counter.release(alice)
+        #expect(counter.acquire(alice, limit: 2))
+    }
+}
