@@ -158,8 +158,7 @@ public indirect enum BodyStructure: Hashable, Sendable {
         w.space()
         switch ext.language {
         case nil: w.nil_()
-        case let tags? where tags.count == 1: w.string(tags[0])
-        case let tags?:
+        case let tags?:  // Dovecot always sends a list, even for one tag; both forms are valid body-fld-lang.
             w.open()
             for (i, t) in tags.enumerated() { if i > 0 { w.space() }; w.string(t) }
             w.close()

@@ -32,12 +32,13 @@ public struct IMAPAddress: Hashable, Sendable {
     }
 
     /// Dovecot's convention for unparsable parts: a missing local part or domain is reported as `MISSING_MAILBOX` /
-    /// `MISSING_DOMAIN` so the address is never mistaken for a group marker.
+    /// `MISSING_DOMAIN` (so the address is never mistaken for a group marker), a broken one as `SYNTAX_ERROR`.
     init(mailbox m: MailboxAddress) {
         self.name = m.displayName.map { Array($0.utf8) }
         self.adl = m.route.map { Array($0.utf8) }
         self.mailbox = Array((m.localPart.isEmpty ? "MISSING_MAILBOX" : m.localPart).utf8)
-        self.host = Array((m.domain ?? "MISSING_DOMAIN").utf8)
+        // An address with a domain that still failed to parse (e.g. `<a@b` without `>`) is reported as Dovecot does.
+        self.host = Array((m.domain.map { m.isValid ? $0 : "SYNTAX_ERROR" } ?? "MISSING_DOMAIN").utf8)
     }
 }
 

@@ -133,7 +133,12 @@ public enum AddressParser {
                 i = j
                 continue
             }
-            if j > i { entries.append(.mailbox(mailbox(tokens[i..<j], bytes: bytes, comments: comments, segmentEnd: j < tokens.count ? tokens[j].start : bytes.count))) }
+            if j > i {
+                entries.append(.mailbox(mailbox(tokens[i..<j], bytes: bytes, comments: comments, segmentEnd: j < tokens.count ? tokens[j].start : bytes.count)))
+            } else if j + 1 < tokens.count {
+                // An empty entry between commas (`a@b,, c@d`) is reported as an invalid, empty mailbox (as Dovecot does).
+                entries.append(.mailbox(MailboxAddress(localPart: "", domain: nil, isValid: false, raw: "")))
+            }
             i = j + 1
         }
         return entries
@@ -293,7 +298,7 @@ public enum AddressParser {
 
     /// Parses an RFC 5321 §4.1.2 `Reverse-path` / `Forward-path` (`<>`, `<user@host>`, source routes dropped).
     /// Returns `.null` for `<>`, `.mailbox` for a valid address and `.invalid` with the raw text otherwise.
-    public static func parsePath(_ text: some StringProtocol) -> SMTPPath {
+    public static func parsePath(_ text: some StringProtocol) -> RFC5321Path {
         var s = Substring(String(text).trimmingSpaces)
         guard s.hasPrefix("<"), s.hasSuffix(">"), s.count >= 2 else { return .invalid(String(text)) }
         s = s.dropFirst().dropLast()
@@ -306,7 +311,7 @@ public enum AddressParser {
 }
 
 /// An SMTP path value (RFC 5321 §4.1.2).
-public enum SMTPPath: Hashable, Sendable {
+public enum RFC5321Path: Hashable, Sendable {
     case null
     case mailbox(EmailAddress)
     case invalid(String)

@@ -23,7 +23,7 @@ struct GoldenCorpusTests {
     @Test(arguments: fixtureNames)
     func matchesGolden(name: String) throws {
         let message = Message.parse(try Self.fixture(name))
-        let golden = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.fixtureDirectory.appendingPathComponent("golden/\(name).json")))
+        let golden = try JSONSerialization.jsonObject(with: try Data(contentsOf: Self.fixtureDirectory.appendingPathComponent("golden/\(name).json")))
         let dict = try #require(golden as? [String: Any])
         var envelopeParser = IMAPValueParser(bytes: message.envelope.wireBytes)
         let parsedEnvelope = envelopeParser.value()

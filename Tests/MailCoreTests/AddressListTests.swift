@@ -17,7 +17,8 @@ struct AddressListTests {
         ("A Group: a@x.test, B <b@y.test>; , c@z.test", [(nil, "a", "x.test", true), ("B", "b", "y.test", true), (nil, "c", "z.test", true)]),
         ("not an address", [(nil, "notanaddress", nil, false)]),
         ("<broken@", [(nil, "broken", nil, false)]),
-        (",,,", []),
+        (",,,", [(nil, "", nil, false), (nil, "", nil, false)]),
+        ("a@b.test,, <>, nobody", [(nil, "a", "b.test", true), (nil, "", nil, false), (nil, "", nil, false), (nil, "nobody", nil, false)]),
     ]
 
     @Test(arguments: cases)
@@ -48,13 +49,13 @@ struct AddressListTests {
     }
 
     @Test(arguments: [
-        ("<>", SMTPPath.null),
+        ("<>", RFC5321Path.null),
         ("<user@example.com>", .mailbox(EmailAddress("user@example.com")!)),
         ("<@relay.example:user@example.com>", .mailbox(EmailAddress("user@example.com")!)),
         ("user@example.com", .invalid("user@example.com")),
         ("<user@>", .invalid("<user@>")),
     ])
-    func smtpPaths(input: String, expected: SMTPPath) {
+    func smtpPaths(input: String, expected: RFC5321Path) {
         #expect(AddressParser.parsePath(input) == expected)
     }
 }
