@@ -72,13 +72,18 @@ let package = Package(
             dependencies: ["ServerCore", "SMTPProtocol", "SASL", "Directory", "Delivery", "MailStore", "MailCore", nioCore, logging],
             swiftSettings: strict
         ),
+        .target(
+            name: "IMAPServer",
+            dependencies: ["ServerCore", "IMAPProtocol", "SASL", "Directory", "MailStore", "MailCore", "MIME", nioCore, logging],
+            swiftSettings: strict
+        ),
 
         // Wiring and the command line.
         .target(
             name: "LetterboxServer",
             dependencies: [
                 "MailCore", "MIME", "SASL", "MailStore", "MailStoreSQLite", "Directory", "Delivery", "ServerCore",
-                "SMTPServer", nioCore, nioPosix, logging, lifecycle, unixSignals, toml,
+                "SMTPServer", "IMAPServer", nioCore, nioPosix, logging, lifecycle, unixSignals, toml,
             ],
             swiftSettings: strict
         ),
@@ -118,6 +123,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "SMTPServerTests", dependencies: ["SMTPServer", "MailCore"], swiftSettings: strict),
+        .testTarget(
+            name: "IMAPServerTests",
+            dependencies: ["IMAPServer", "IMAPProtocol", "MailStore", "MailCore", "MIME"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "LetterboxServerTests",
             dependencies: ["LetterboxServer", "MailStore", "Directory", "MailCore"],

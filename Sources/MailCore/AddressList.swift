@@ -275,6 +275,12 @@ public enum AddressParser {
                 tokens.append(AddressToken(kind: .special(b), text: String(UnicodeScalar(b)), spaceBefore: space, start: i, end: i + 1))
                 space = false
                 i += 1
+            case UInt8(ascii: ")"):
+                // An unbalanced closing parenthesis: a syntax error the address parser reports; never a zero-length atom
+                // (which would not advance — a loop found by the mutation test).
+                tokens.append(AddressToken(kind: .special(b), text: ")", spaceBefore: space, start: i, end: i + 1))
+                space = false
+                i += 1
             default:
                 let start = i
                 while i < bytes.count, !Self.isDelimiter(bytes[i]) { i += 1 }

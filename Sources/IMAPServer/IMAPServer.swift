@@ -1,0 +1,111 @@
+/// IMAPServer: IMAP4rev1 (RFC 3501) and IMAP4rev2 (RFC 9051) sessions over a ServerCore `Connection`, against `MailStore`
+/// and its `MailboxChangeFeed`, authenticating through `AccountDirectory` and the SASL state machines.
+///
+/// Extensions served (as advertised by `IMAPSessionState.capabilities`): RFC 2177 IDLE, RFC 2342 NAMESPACE, RFC 2971 ID,
+/// RFC 3502 MULTIAPPEND, RFC 3516 BINARY, RFC 4315 UIDPLUS, RFC 4731 ESEARCH, RFC 4959 SASL-IR, RFC 5161 ENABLE,
+/// RFC 5182 SEARCHRES, RFC 5258 LIST-EXTENDED, RFC 5819 LIST-STATUS, RFC 6154 SPECIAL-USE, RFC 6851 MOVE,
+/// RFC 7888 LITERAL+, RFC 7889 APPENDLIMIT, RFC 8438 STATUS=SIZE.
+///
+/// Invariants:
+/// 1. The protocol decisions (which command is legal now, capabilities, when EXPUNGE may be sent) are made by the pure
+///    `IMAPSessionState` and `SelectedMailboxView`; this module only carries them out against the store.
+/// 2. A selected session learns of changes only through the store's change feed and `changes(in:since:)`; the modseq is
+///    the truth, a feed event only a wake-up. EXPUNGE is never sent while answering FETCH, STORE or SEARCH.
+/// 3. A literal's size is checked (APPENDLIMIT) before any of its bytes is read.
+/// 4. Store faults are logged with detail and answered `NO [SERVERBUG]`-free: a bare temporary failure.
+/// 5. One connection's failure ends that session only; malformed input is answered BAD, never trusted.
+import Directory
+import IMAPProtocol
+import Logging
+import MailStore
+import ServerCore
+import Synchronization
+
+/// Settings of the IMAP server, with their defaults.
+public struct IMAPServerConfiguration: Sendable {
+    /// Allow LOGIN/AUTHENTICATE on a connection without TLS (test rigs only). Default false: LOGINDISABLED.
+    public var allowCleartextAuthentication = false
+    /// Whether the listener offers STARTTLS (true for the `imap` port, false for `imaps`, which is TLS already).
+    public var startTLSAvailable = true
+    /// Largest APPEND literal (RFC 7889 APPENDLIMIT). Default 50 MB.
+    public var appendLimit = IMAPParserLimits.defaultMaximumLiteralSize
+    /// Longest command line, literals excluded. Default 64 KiB.
+    public var maximumLineLength = IMAPParserLimits.defaultMaximumLineLength
+    /// Connections one account may hold open at once. Default 50.
+    public var maximumConnectionsPerUser = 50
+    /// Pause after a failed authentication (slows password guessing). Default 1 s.
+    public var authenticationFailureDelay: Duration = .seconds(1)
+    /// Failed authentications after which the connection is closed. Default 3.
+    public var maximumAuthenticationFailures = 3
+    /// Autologout before authentication (RFC 9051 §5.4 allows it). Default 60 s.
+    public var unauthenticatedTimeout: Duration = .seconds(60)
+    /// Autologout when authenticated and silent (RFC 9051 §5.4: at least 30 minutes). Default 30 min.
+    public var authenticatedTimeout: Duration = .seconds(30 * 60)
+    /// How long an IDLE may last without traffic (RFC 2177: at least 29 minutes). Default 31 min.
+    public var idleTimeout: Duration = .seconds(31 * 60)
+    /// Server software name for ID (RFC 2971).
+    public var serverName = "Letterbox"
+
+    public init() {}
+}
+
+/// Counts open sessions per account, so one account cannot take every connection slot.
+final class UserConnectionCounter: Sendable {
+    private let counts = Mutex<[AccountID: Int]>([:])
+
+    /// Takes a slot; false when the account already holds `limit`.
+    func acquire(_ account: AccountID, limit: Int) -> Bool {
+        counts.withLock { counts in
+            let current = counts[account, default: 0]
+            guard current < limit else { return false }
+            counts[account] = current + 1
+            return true
+        }
+    }
+
+    func release(_ account: AccountID) {
+        counts.withLock { counts in
+            let current = counts[account, default: 0]
+            counts[account] = current > 1 ? current - 1 : nil
+        }
+    }
+}
+
+/// The IMAP protocol for a ServerCore `Listener`: one `IMAPSession` per connection.
+public struct IMAPConnectionHandler: ConnectionHandler {
+    public let store: any MailStore
+    public let directory: AccountDirectory
+    public let configuration: IMAPServerConfiguration
+    let userConnections: UserConnectionCounter
+
+    public init(store: any MailStore, directory: AccountDirectory, configuration: IMAPServerConfiguration = IMAPServerConfiguration()) {
+        self.store = store
+        self.directory = directory
+        self.configuration = configuration
+        self.userConnections = UserConnectionCounter()
+    }
+
+    /// A handler for a second listener that shares this one's per-user connection count (`imap` and `imaps`).
+    public func sharingLimits(configuration: IMAPServerConfiguration) -> IMAPConnectionHandler {
+        IMAPConnectionHandler(store: store, directory: directory, configuration: configuration, userConnections: userConnections)
+    }
+
+    init(store: any MailStore, directory: AccountDirectory, configuration: IMAPServerConfiguration, userConnections: UserConnectionCounter) {
+        self.store = store
+        self.directory = directory
+        self.configuration = configuration
+        self.userConnections = userConnections
+    }
+
+    public func handle(_ connection: Connection) async throws {
+        let session = IMAPSession(connection: connection, handler: self)
+        await session.run()
+    }
+
+    public func refusalMessage(for reason: RefusalReason) -> String {
+        switch reason {
+        case .tooManyConnections, .tooManyConnectionsFromAddress: "* BYE [UNAVAILABLE] Too many connections\r\n"
+        case .shuttingDown: "* BYE [UNAVAILABLE] Server shutting down\r\n"
+        }
+    }
+}

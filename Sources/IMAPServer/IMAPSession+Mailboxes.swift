@@ -1,0 +1,208 @@
+import Foundation
+import IMAPProtocol
+import MailStore
+import NIOCore
+import ServerCore
+
+/// Commands on mailboxes (RFC 9051 §6.3): SELECT/EXAMINE, CREATE, DELETE, RENAME, STATUS, APPEND, IDLE, CLOSE/UNSELECT.
+/// LIST and LSUB are in IMAPSession+List.swift.
+extension IMAPSession {
+    func mailbox(named name: MailboxName) async throws -> MailboxInfo? {
+        try await store.mailbox(of: try accountID(), named: name.name)
+    }
+
+    // MARK: SELECT / EXAMINE (§6.3.2, §6.3.3)
+
+    func select(_ name: MailboxName, readOnly: Bool) async throws -> Completion {
+        if let previous = selected {
+            previous.close()
+            selected = nil
+            state.unselected()
+            try await send(.status(.ok, code: .closed, text: "previous mailbox closed"))
+        }
+        guard let info = try await mailbox(named: name) else { throw CommandFailure.no("no such mailbox", code: .nonexistent) }
+        let (subscription, signal) = SelectedMailbox.subscribe(to: info.id, feed: store.changes, waker: connection.waker)
+        let records = try await store.messages(in: info.id)
+        var recent: Set<UID> = []
+        if !readOnly { recent = Set(try await store.claimRecent(in: info.id)) }
+        let messages = records.map {
+            SelectedMailboxView.Message(uid: $0.uid, flags: Conversions.flags($0.flags), isRecent: recent.contains($0.uid))
+        }
+        let view = SelectedMailboxView(uidValidity: info.uidValidity, messages: messages, reportsRecent: !state.imap4rev2Enabled)
+        let modSeq = max(info.highestModSeq, records.map(\.modSeq).max() ?? 0)
+        let current = SelectedMailbox(info: info, view: view, readOnly: readOnly, modSeq: modSeq, subscription: subscription, signal: signal)
+        signal.raise()  // catch anything committed between the mailbox lookup and the snapshot
+        selected = current
+        state.selected(name, readOnly: readOnly)
+
+        try await send(.flags(Self.systemFlags + Self.keywords(in: records)))
+        try await send(.status(.ok, code: .permanentFlags(readOnly ? [] : Self.systemFlags + Self.keywords(in: records), allowsNewKeywords: !readOnly),
+                               text: readOnly ? "no permanent flags permitted" : "flags permitted"))
+        for response in view.selectResponses { try await send(response) }
+        if view.reportsRecent, let firstUnseen = records.firstIndex(where: { !$0.flags.system.contains(.seen) }) {
+            try await send(.status(.ok, code: .unseen(UInt32(firstUnseen + 1)), text: "first unseen"))
+        }
+        try await send(.status(.ok, code: .uidValidity(info.uidValidity), text: "UIDs valid"))
+        try await send(.status(.ok, code: .uidNext(info.uidNext), text: "predicted next UID"))
+        if state.imap4rev2Enabled {
+            try await send(.list(MailboxListItem(attributes: [], name: MailboxName(info.name))))
+        }
+        return .ok("\(readOnly ? "EXAMINE" : "SELECT") completed", code: readOnly ? .readOnly : .readWrite)
+    }
+
+    static let systemFlags: [Flag] = [.answered, .flagged, .deleted, .seen, .draft]
+
+    static func keywords(in records: [MessageRecord]) -> [Flag] {
+        var seen = Set<Flag>()
+        var keywords: [Flag] = []
+        for record in records {
+            for keyword in record.flags.keywords where seen.insert(Flag(keyword)).inserted { keywords.append(Flag(keyword)) }
+        }
+        return keywords.sorted { $0.rawValue.lowercased() < $1.rawValue.lowercased() }
+    }
+
+    // MARK: CLOSE / UNSELECT (§6.4.2, RFC 3691)
+
+    func close(expunging: Bool) async throws -> Completion {
+        guard let current = selected else { throw CommandFailure.bad("no mailbox selected") }
+        if expunging, !current.readOnly { _ = try await store.expunge(in: current.id, uids: nil) }
+        current.close()
+        selected = nil
+        state.unselected()
+        return .ok(expunging ? "CLOSE completed" : "UNSELECT completed")
+    }
+
+    // MARK: CREATE / DELETE / RENAME (§6.3.4–6.3.6)
+
+    func create(_ name: MailboxName, specialUse: [String]) async throws -> Completion {
+        var text = name.name
+        while text.hasSuffix("/") { text.removeLast() }
+        guard !text.isEmpty, !text.contains("//") else { throw CommandFailure.no("invalid mailbox name", code: .cannot) }
+        let normalized = MailboxName(text)
+        if normalized.isInbox { throw CommandFailure.no("INBOX already exists", code: .alreadyExists) }
+        var use: SpecialUse?
+        for attribute in specialUse {
+            guard let found = Conversions.specialUse(attribute), use == nil else {
+                throw CommandFailure.no("unsupported special-use attribute", code: .other("USEATTR", nil))
+            }
+            use = found
+        }
+        let account = try accountID()
+        // RFC 9051 §6.3.4: create the superior hierarchy names that do not exist.
+        let components = normalized.components
+        for depth in 1..<max(components.count, 1) {
+            let parent = components[0..<depth].joined(separator: "/")
+            if try await store.mailbox(of: account, named: parent) == nil {
+                _ = try? await store.createMailbox(of: account, named: parent, specialUse: nil)
+            }
+        }
+        _ = try await store.createMailbox(of: account, named: normalized.name, specialUse: use)
+        return .ok("CREATE completed")
+    }
+
+    func delete(_ name: MailboxName) async throws -> Completion {
+        if name.isInbox { throw CommandFailure.no("INBOX cannot be deleted", code: .cannot) }
+        guard try await mailbox(named: name) != nil else { throw CommandFailure.no("no such mailbox", code: .nonexistent) }
+        if let current = selected, current.info.name == name.name {
+            current.close()
+            selected = nil
+            state.unselected()
+        }
+        try await store.deleteMailbox(of: try accountID(), named: name.name)
+        return .ok("DELETE completed")
+    }
+
+    func rename(from: MailboxName, to: MailboxName) async throws -> Completion {
+        guard try await mailbox(named: from) != nil else { throw CommandFailure.no("no such mailbox", code: .nonexistent) }
+        if try await mailbox(named: to) != nil { throw CommandFailure.no("target mailbox exists", code: .alreadyExists) }
+        var target = to.name
+        while target.hasSuffix("/") { target.removeLast() }
+        guard !target.isEmpty else { throw CommandFailure.no("invalid mailbox name", code: .cannot) }
+        let account = try accountID()
+        let components = MailboxName(target).components
+        for depth in 1..<max(components.count, 1) {
+            let parent = components[0..<depth].joined(separator: "/")
+            if try await store.mailbox(of: account, named: parent) == nil {
+                _ = try? await store.createMailbox(of: account, named: parent, specialUse: nil)
+            }
+        }
+        try await store.renameMailbox(of: account, from: from.name, to: target)
+        return .ok("RENAME completed")
+    }
+
+    // MARK: STATUS (§6.3.11, RFC 8438)
+
+    func status(_ name: MailboxName, _ attributes: [StatusAttribute]) async throws -> Completion {
+        guard let info = try await mailbox(named: name) else { throw CommandFailure.no("no such mailbox", code: .nonexistent) }
+        try await send(.mailboxStatus(name, try await statusValues(of: info, attributes)))
+        return .ok("STATUS completed")
+    }
+
+    func statusValues(of info: MailboxInfo, _ attributes: [StatusAttribute]) async throws -> [StatusValue] {
+        let status = try await store.status(of: info.id)
+        return attributes.map { attribute in
+            switch attribute {
+            case .messages: StatusValue(.messages, UInt64(status.messages))
+            case .uidNext: StatusValue(.uidNext, UInt64(status.uidNext))
+            case .uidValidity: StatusValue(.uidValidity, UInt64(status.uidValidity))
+            case .unseen: StatusValue(.unseen, UInt64(status.unseen))
+            case .deleted: StatusValue(.deleted, UInt64(status.deleted))
+            case .size: StatusValue(.size, UInt64(max(0, status.size)))
+            case .recent: StatusValue(.recent, UInt64(status.recent))
+            }
+        }
+    }
+
+    // MARK: APPEND (§6.3.12, RFC 3502 MULTIAPPEND, RFC 4315 APPENDUID)
+
+    func append(to name: MailboxName, _ messages: [AppendMessage]) async throws -> Completion {
+        guard let info = try await mailbox(named: name) else {
+            throw CommandFailure.no("no such mailbox", code: .tryCreate)
+        }
+        var new: [NewMessage] = []
+        for message in messages {
+            guard message.data.readableBytes <= configuration.appendLimit else {
+                throw CommandFailure.no("message too large", code: .tooBig)
+            }
+            let bytes = Array(buffer: message.data)
+            let date: InternalDate
+            if let given = message.internalDate {
+                guard let converted = Conversions.internalDate(given) else { throw CommandFailure.bad("invalid date-time") }
+                date = converted
+            } else {
+                date = InternalDate(secondsSince1970: Int64(Date().timeIntervalSince1970))
+            }
+            let blob = try await store.blobs.put(bytes)
+            new.append(NewMessage(
+                blob: blob, size: bytes.count, internalDate: date, flags: Conversions.messageFlags(message.flags),
+                summary: MessageViews.summary(of: bytes)))
+        }
+        let mapping = try await store.append(new, to: info.id)
+        return .ok("APPEND completed", code: .appendUID(uidValidity: mapping.uidValidity, uids: SequenceSet(mapping.destination)))
+    }
+
+    // MARK: IDLE (RFC 2177)
+
+    func idle() async throws -> Completion {
+        try await send(.continuation("idling"))
+        try await connection.flush()
+        let previousTimeout = connection.idleTimeout
+        connection.idleTimeout = configuration.idleTimeout
+        defer { connection.idleTimeout = previousTimeout }
+        while true {
+            try await announceUpdates(expungesAllowed: true)
+            try await connection.flush()
+            switch try await connection.readLineOrWakeUp() {
+            case .line(let line):
+                guard line.text.uppercased() == "DONE" else { throw CommandFailure.bad("expected DONE") }
+                return .ok("IDLE terminated")
+            case .wokenUp:
+                continue
+            case .shutdownRequested:
+                try await send(.status(.bye, text: "server shutting down"))
+                closing = true
+                return .ok("IDLE terminated")
+            }
+        }
+    }
+}

@@ -1,0 +1,174 @@
+import IMAPProtocol
+import MailStore
+import NIOCore
+
+/// Commands on the selected mailbox's messages (RFC 9051 §6.4): FETCH, STORE, COPY, MOVE (RFC 6851), EXPUNGE,
+/// UID EXPUNGE (RFC 4315).
+extension IMAPSession {
+    func requireSelected() throws(CommandFailure) -> SelectedMailbox {
+        guard let selected else { throw .bad("no mailbox selected") }
+        return selected
+    }
+
+    /// The UIDs a set names, in the client's view (ghosts of expunged messages included).
+    func resolve(_ set: SequenceSet, uid: Bool) throws(CommandFailure) -> [UInt32] {
+        let current = try requireSelected()
+        do {
+            return try current.view.resolve(set, isUID: uid)
+        } catch {
+            throw .bad("invalid message sequence number")
+        }
+    }
+
+    // MARK: FETCH (§6.4.5)
+
+    func fetch(_ set: SequenceSet, _ requested: [FetchAttribute], uid: Bool) async throws -> Completion {
+        var current = try requireSelected()
+        let uids = try resolve(set, uid: uid)
+        var attributes = requested
+        if uid, !attributes.contains(.uid) { attributes.insert(.uid, at: 0) }
+        var records = try await store.messages(in: current.id, uids: uids)
+        // Fetching a body section without PEEK sets \Seen (RFC 9051 §6.4.5); the FETCH then includes FLAGS.
+        if !current.readOnly, attributes.contains(where: \.setsSeen) {
+            let unseen = records.filter { !$0.flags.system.contains(.seen) }.map(\.uid)
+            if !unseen.isEmpty {
+                let (changed, _) = try await store.setFlags(
+                    MessageFlags(system: .seen), operation: .add, uids: unseen, in: current.id, unchangedSince: nil)
+                let updated = Dictionary(changed.map { ($0.uid, $0) }, uniquingKeysWith: { $1 })
+                records = records.map { updated[$0.uid] ?? $0 }
+                if !attributes.contains(.flags) { attributes.append(.flags) }
+            }
+        }
+        let needsBytes = attributes.contains { attribute in
+            switch attribute {
+            case .flags, .uid, .internalDate, .rfc822Size: false
+            default: true
+            }
+        }
+        let summarised: [FetchAttribute] = [.envelope, .body, .bodyStructure]
+        let needsSummary = attributes.contains(where: summarised.contains)
+        for record in records {
+            guard let number = current.view.sequenceNumber(forUID: record.uid) else { continue }
+            var views: MessageViews?
+            if needsBytes {
+                var summary = MessageSummary()
+                if needsSummary, let cached = try await store.summary(in: current.id, uid: record.uid) { summary = cached }
+                views = MessageViews(bytes: try await store.blobs.get(record.blob), summary: summary)
+            }
+            var items: [FetchResponseItem] = []
+            for attribute in attributes {
+                if let item = try fetchItem(attribute, record: record, views: &views, view: &current.view) { items.append(item) }
+            }
+            try await send(.fetch(number, items))
+        }
+        selected = current
+        return .ok("\(uid ? "UID " : "")FETCH completed")
+    }
+
+    private func fetchItem(
+        _ attribute: FetchAttribute, record: MessageRecord, views: inout MessageViews?, view: inout SelectedMailboxView
+    ) throws(CommandFailure) -> FetchResponseItem? {
+        switch attribute {
+        case .uid:
+            return .uid(record.uid)
+        case .flags:
+            let flags = Conversions.flags(record.flags)
+            view.noteFlagsSent(uid: record.uid, flags: flags)
+            return .flags(Self.ordered(view.flags(uid: record.uid) ?? flags))
+        case .internalDate:
+            return .internalDate(Conversions.dateTime(record.internalDate))
+        case .rfc822Size:
+            return .rfc822Size(UInt64(record.size))
+        case .envelope:
+            return .envelope(ByteBuffer(bytes: views!.envelope()))
+        case .body:
+            return .body(ByteBuffer(bytes: views!.body()))
+        case .bodyStructure:
+            return .bodyStructure(ByteBuffer(bytes: views!.bodyStructure()))
+        case .bodySection(let section, let partial, _):
+            let data = views!.section(section).map { MessageViews.apply(partial, to: $0) }
+            return .bodySection(section, origin: partial?.offset, data: ByteBuffer(bytes: data ?? []))
+        case .binary(let part, let partial, _):
+            guard views!.isBinaryDecodable(part) else { throw .no("unknown content-transfer-encoding", code: .unknownCTE) }
+            let data = views!.binary(part).map { MessageViews.apply(partial, to: $0) }
+            return .binary(part: part, origin: partial?.offset, data: data.map { ByteBuffer(bytes: $0) })
+        case .binarySize(let part):
+            guard views!.isBinaryDecodable(part) else { throw .no("unknown content-transfer-encoding", code: .unknownCTE) }
+            return .binarySize(part: part, size: UInt64(views!.binary(part)?.count ?? 0))
+        case .rfc822:
+            return .rfc822(ByteBuffer(bytes: views!.bytes))
+        case .rfc822Header:
+            return .rfc822Header(ByteBuffer(bytes: views!.section(SectionSpecifier(kind: .header)) ?? []))
+        case .rfc822Text:
+            return .rfc822Text(ByteBuffer(bytes: views!.section(SectionSpecifier(kind: .text)) ?? []))
+        }
+    }
+
+    /// System flags first, then keywords: the order `SelectedMailboxView` uses.
+    static func ordered(_ flags: Set<Flag>) -> [Flag] {
+        let system: [Flag] = [.answered, .flagged, .deleted, .seen, .draft, .recent]
+        return system.filter(flags.contains) + flags.filter { !system.contains($0) }.sorted { $0.rawValue.lowercased() < $1.rawValue.lowercased() }
+    }
+
+    // MARK: STORE (§6.4.6)
+
+    func storeFlags(_ set: SequenceSet, _ storeFlags: StoreFlags, uid: Bool) async throws -> Completion {
+        var current = try requireSelected()
+        let uids = try resolve(set, uid: uid).filter { !current.view.isExpungePending(uid: $0) }
+        let operation: FlagOperation = switch storeFlags.operation {
+        case .replace: .replace
+        case .add: .add
+        case .remove: .remove
+        }
+        _ = try await store.setFlags(
+            Conversions.messageFlags(storeFlags.flags), operation: operation, uids: uids, in: current.id, unchangedSince: nil)
+        let records = try await store.messages(in: current.id, uids: uids)
+        for record in records {
+            let flags = Conversions.flags(record.flags)
+            current.view.noteFlagsSent(uid: record.uid, flags: flags)
+            guard !storeFlags.silent, let number = current.view.sequenceNumber(forUID: record.uid) else { continue }
+            var items: [FetchResponseItem] = [.flags(Self.ordered(current.view.flags(uid: record.uid) ?? flags))]
+            if uid { items.insert(.uid(record.uid), at: 0) }
+            try await send(.fetch(number, items))
+        }
+        selected = current
+        return .ok("\(uid ? "UID " : "")STORE completed")
+    }
+
+    // MARK: COPY / MOVE (§6.4.7, RFC 6851, RFC 4315 COPYUID)
+
+    func copy(_ set: SequenceSet, to name: MailboxName, uid: Bool, move: Bool) async throws -> Completion {
+        let current = try requireSelected()
+        let uids = try resolve(set, uid: uid).filter { !current.view.isExpungePending(uid: $0) }
+        guard let destination = try await mailbox(named: name) else {
+            throw CommandFailure.no("no such mailbox", code: .tryCreate)
+        }
+        let verb = (uid ? "UID " : "") + (move ? "MOVE" : "COPY")
+        guard !uids.isEmpty else { return .ok("\(verb) completed, nothing to do") }
+        let mapping: UIDMapping
+        if move {
+            mapping = try await store.move(uids: uids, from: current.id, to: destination.id)
+        } else {
+            mapping = try await store.copy(uids: uids, from: current.id, to: destination.id)
+        }
+        let code = ResponseCode.copyUID(
+            uidValidity: mapping.uidValidity, source: SequenceSet(mapping.source), destination: SequenceSet(mapping.destination))
+        if move {
+            // RFC 6851 §4.3: COPYUID goes in an untagged OK before the EXPUNGEs.
+            try await send(.status(.ok, code: code, text: "moved"))
+            return .ok("\(verb) completed")
+        }
+        return .ok("\(verb) completed", code: code)
+    }
+
+    // MARK: EXPUNGE (§6.4.3), UID EXPUNGE (RFC 4315)
+
+    func expunge(uids set: SequenceSet?) async throws -> Completion {
+        let current = try requireSelected()
+        var uids: [UID]?
+        if let set { uids = try resolve(set, uid: true) }
+        _ = try await store.expunge(in: current.id, uids: uids)
+        current.signal.raise()  // announce our own expunges now, not after the feed's round trip
+        return .ok("\(set == nil ? "" : "UID ")EXPUNGE completed")
+    }
+}

@@ -1,0 +1,152 @@
+import IMAPProtocol
+import MailCore
+import MailStore
+import MIME
+
+/// SEARCH (RFC 9051 §6.4.4) with ESEARCH (RFC 4731) and SAVE (RFC 5182).
+extension IMAPSession {
+    func search(_ command: SearchCommand, uid: Bool, tag: String) async throws -> Completion {
+        var current = try requireSelected()
+        if let charset = command.charset, !["UTF-8", "US-ASCII"].contains(charset.uppercased()) {
+            throw CommandFailure.no("unsupported charset", code: .badCharset(["UTF-8", "US-ASCII"]))
+        }
+        let records = try await store.messages(in: current.id)
+        var matcher = SearchMatcher(view: current.view, largestUID: records.last?.uid ?? 0)
+        let needsContent = SearchMatcher.needsContent(command.key)
+        var found: [UInt32] = []
+        for record in records {
+            guard let number = current.view.sequenceNumber(forUID: record.uid) else { continue }
+            var views: MessageViews?
+            if needsContent { views = MessageViews(bytes: try await store.blobs.get(record.blob)) }
+            if matcher.matches(command.key, record: record, number: number, views: &views) { found.append(record.uid) }
+        }
+        let results = uid ? found : found.compactMap { current.view.sequenceNumber(forUID: $0).map(UInt32.init) }
+        let options = command.returnOptions ?? (state.imap4rev2Enabled ? [] : nil)
+        guard let options else {
+            try await send(.search(results))
+            return .ok("\(uid ? "UID " : "")SEARCH completed")
+        }
+        if options.contains(.save) {
+            current.view.savedSearchResult = found
+            selected = current
+        }
+        let reported = options.filter { $0 != .save }
+        if !(options == [.save]) {
+            var response = ESearchResponse(tag: tag, uid: uid)
+            let all = reported.isEmpty || reported.contains(.all)
+            if reported.contains(.min) { response.min = results.min() }
+            if reported.contains(.max) { response.max = results.max() }
+            if reported.contains(.count) { response.count = results.count }
+            if all, !results.isEmpty { response.all = SequenceSet(results) }
+            try await send(.esearch(response))
+        }
+        return .ok("\(uid ? "UID " : "")SEARCH completed")
+    }
+}
+
+/// Evaluates search keys against one message at a time.
+struct SearchMatcher {
+    let view: SelectedMailboxView
+    let largestUID: UInt32
+    private var uidSets: [SequenceSet: [ClosedRange<UInt32>]] = [:]
+    private var searchText: SearchText?
+
+    init(view: SelectedMailboxView, largestUID: UInt32) {
+        self.view = view
+        self.largestUID = max(largestUID, view.uids.last ?? 0)
+    }
+
+    /// Whether any key needs the message's bytes (text, headers, sent date).
+    static func needsContent(_ key: SearchKey) -> Bool {
+        switch key {
+        case .bcc, .body, .cc, .from, .subject, .text, .to, .header, .sentBefore, .sentOn, .sentSince: true
+        case .not(let inner): needsContent(inner)
+        case .or(let a, let b): needsContent(a) || needsContent(b)
+        case .and(let keys): keys.contains(where: needsContent)
+        default: false
+        }
+    }
+
+    mutating func matches(_ key: SearchKey, record: MessageRecord, number: Int, views: inout MessageViews?) -> Bool {
+        searchText = nil
+        return evaluate(key, record: record, number: number, views: &views)
+    }
+
+    private mutating func text(_ views: inout MessageViews?) -> SearchText? {
+        if let searchText { return searchText }
+        searchText = views?.searchText()
+        return searchText
+    }
+
+    private mutating func evaluate(_ key: SearchKey, record: MessageRecord, number: Int, views: inout MessageViews?) -> Bool {
+        let system = record.flags.system
+        let recent = view.flags(uid: record.uid)?.contains(.recent) ?? false
+        switch key {
+        case .all: return true
+        case .answered: return system.contains(.answered)
+        case .deleted: return system.contains(.deleted)
+        case .draft: return system.contains(.draft)
+        case .flagged: return system.contains(.flagged)
+        case .seen: return system.contains(.seen)
+        case .unanswered: return !system.contains(.answered)
+        case .undeleted: return !system.contains(.deleted)
+        case .undraft: return !system.contains(.draft)
+        case .unflagged: return !system.contains(.flagged)
+        case .unseen: return !system.contains(.seen)
+        case .new: return recent && !system.contains(.seen)
+        case .old: return !recent
+        case .recent: return recent
+        case .keyword(let flag): return Conversions.flags(record.flags).contains(flag)
+        case .unkeyword(let flag): return !Conversions.flags(record.flags).contains(flag)
+        case .bcc(let s): return text(&views)?.headerContains("Bcc", s) ?? false
+        case .cc(let s): return text(&views)?.headerContains("Cc", s) ?? false
+        case .from(let s): return text(&views)?.headerContains("From", s) ?? false
+        case .to(let s): return text(&views)?.headerContains("To", s) ?? false
+        case .subject(let s): return text(&views)?.headerContains("Subject", s) ?? false
+        case .body(let s): return text(&views)?.bodyContains(s) ?? false
+        case .text(let s): return text(&views)?.textContains(s) ?? false
+        case .header(let name, let s):
+            guard let searchText = text(&views) else { return false }
+            if s.isEmpty { return searchText.headerNames.contains { $0.lowercased() == name.lowercased() } }
+            return searchText.headerContains(name, s)
+        case .before(let date): return Self.compare(Conversions.dayNumber(record.internalDate), date) { $0 < $1 }
+        case .on(let date): return Self.compare(Conversions.dayNumber(record.internalDate), date) { $0 == $1 }
+        case .since(let date): return Self.compare(Conversions.dayNumber(record.internalDate), date) { $0 >= $1 }
+        case .sentBefore(let date): return Self.compare(sentDay(record, &views), date) { $0 < $1 }
+        case .sentOn(let date): return Self.compare(sentDay(record, &views), date) { $0 == $1 }
+        case .sentSince(let date): return Self.compare(sentDay(record, &views), date) { $0 >= $1 }
+        case .larger(let size): return UInt64(record.size) > size
+        case .smaller(let size): return UInt64(record.size) < size
+        case .uid(let set):
+            return ranges(set, largest: largestUID).contains { $0.contains(record.uid) }
+        case .sequenceNumbers(let set):
+            if set == .lastCommand { return view.savedSearchResult.contains(record.uid) }
+            return set.resolved(largest: UInt32(view.count)).contains { $0.contains(UInt32(number)) }
+        case .not(let inner): return !evaluate(inner, record: record, number: number, views: &views)
+        case .or(let a, let b):
+            return evaluate(a, record: record, number: number, views: &views) || evaluate(b, record: record, number: number, views: &views)
+        case .and(let keys):
+            for key in keys where !evaluate(key, record: record, number: number, views: &views) { return false }
+            return true
+        }
+    }
+
+    private mutating func ranges(_ set: SequenceSet, largest: UInt32) -> [ClosedRange<UInt32>] {
+        if set == .lastCommand { return view.savedSearchResult.map { $0...$0 } }
+        if let cached = uidSets[set] { return cached }
+        let resolved = set.resolved(largest: largest)
+        uidSets[set] = resolved
+        return resolved
+    }
+
+    /// The Date header's calendar day in its own zone; the internal date when there is no usable Date header.
+    private func sentDay(_ record: MessageRecord, _ views: inout MessageViews?) -> Int {
+        if let raw = views?.headerValue("Date"), let date = MessageDate(rfc5322Bytes: raw) { return date.localDayNumber }
+        return Conversions.dayNumber(record.internalDate)
+    }
+
+    private static func compare(_ day: Int, _ date: IMAPDate, _ predicate: (Int, Int) -> Bool) -> Bool {
+        guard let other = Conversions.dayNumber(date) else { return false }
+        return predicate(day, other)
+    }
+}
