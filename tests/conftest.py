@@ -31,8 +31,8 @@ def wait_for(predicate, timeout=30.0, what="condition", process=None):
         if value:
             return value
         if process is not None and process.poll() is not None:
-            out, err = process.communicate()
-            raise AssertionError(f"server exited ({process.returncode}) while waiting for {what}:\n{out}\n{err}")
+            output = getattr(process, "letterbox_output", lambda: ("", ""))()
+            raise AssertionError(f"server exited ({process.returncode}) while waiting for {what}:\n{output[0]}\n{output[1]}")
         time.sleep(0.02)
     raise AssertionError(f"timed out waiting for {what}")
 
@@ -51,7 +51,12 @@ class Server:
         self.listener_file = self.data_dir / "run" / "listeners.json"
         if self.listener_file.exists():
             self.listener_file.unlink()
-        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # Output goes to files, not pipes: a busy debug log must never fill a pipe nobody reads and block the server.
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._stdout = open(self.data_dir.parent / f"{self.data_dir.name}-server.out", "w+")
+        self._stderr = open(self.data_dir.parent / f"{self.data_dir.name}-server.err", "w+")
+        self.process = subprocess.Popen(args, stdout=self._stdout, stderr=self._stderr, text=True)
+        self.process.letterbox_output = self.output
         info = wait_for(self._read_listeners, what="listeners.json", process=self.process)
         self.pid = info["pid"]
         self.listeners = {name: (addr.rsplit(":", 1)[0], int(addr.rsplit(":", 1)[1])) for name, addr in info["listeners"].items()}
@@ -62,6 +67,15 @@ class Server:
         except (FileNotFoundError, json.JSONDecodeError):
             return None
 
+    def output(self):
+        """(stdout, stderr) written so far."""
+        texts = []
+        for stream in (self._stdout, self._stderr):
+            stream.flush()
+            stream.seek(0)
+            texts.append(stream.read())
+        return texts[0], texts[1]
+
     def port(self, service):
         return self.listeners[service][1]
 
@@ -70,11 +84,12 @@ class Server:
         if self.process.poll() is None:
             self.process.send_signal(sig)
         try:
-            out, err = self.process.communicate(timeout=timeout)
+            self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            out, err = self.process.communicate()
-            raise AssertionError(f"server did not stop within {timeout}s after {sig}:\n{err}")
+            self.process.wait()
+            raise AssertionError(f"server did not stop within {timeout}s after {sig}:\n{self.output()[1]}")
+        out, err = self.output()
         return self.process.returncode, out, err
 
 
