@@ -159,3 +159,41 @@ def test_sigterm_stops_the_server_cleanly(server):
     code, _, err = server.stop(signal.SIGTERM)
     assert code == 0, err
     assert not server.listener_file.exists()
+
+
+def test_a_port_in_use_is_refused_naming_the_key_and_address(data_dir, tmp_path):
+    import socket
+    blocker = socket.socket()
+    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen()
+    port = blocker.getsockname()[1]
+    try:
+        result = subprocess.run(
+            [BIN, "serve", "--data-dir", str(data_dir), "--smtp", f"127.0.0.1:{port}", "--submission", "off",
+             "--submissions", "off", "--imap", "off", "--imaps", "off", "--http", "off"],
+            capture_output=True, text=True, timeout=60)
+    finally:
+        blocker.close()
+    assert result.returncode != 0
+    assert f"listen.smtp = 127.0.0.1:{port}: address already in use" in result.stderr, result.stderr
+    assert "Fatal error" not in result.stderr
+
+
+def test_sighup_reloads_the_certificate_without_dropping_connections(server):
+    import socket
+    import ssl
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    port = server.port("imaps")
+    with socket.create_connection(("127.0.0.1", port)) as raw, context.wrap_socket(raw) as live:
+        assert live.recv(4096).startswith(b"* OK")
+        server.process.send_signal(signal.SIGHUP)
+        from conftest import wait_for
+        wait_for(lambda: "TLS certificate reloaded" in server.output()[1], what="reload log line", process=server.process)
+        live.sendall(b"a1 NOOP\r\n")
+        assert b"a1 OK" in live.recv(4096), "the live connection survives the reload"
+        with socket.create_connection(("127.0.0.1", port)) as raw2, context.wrap_socket(raw2) as fresh:
+            assert fresh.recv(4096).startswith(b"* OK")
+    assert server.process.poll() is None
