@@ -5,7 +5,7 @@ import MailCore
 import MIME
 import Foundation
 
-func clock() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
 func typical() -> [UInt8] {
     var b = MessageBuilder(body: .multipart(subtype: "mixed", parts: [
@@ -36,14 +36,14 @@ func huge(parts: Int, totalBytes: Int) -> [UInt8] {
 
 func measure(_ name: String, _ bytes: [UInt8], iterations: Int) {
     var checksum = 0
-    let t0 = clock()
+    let t0 = now()
     for _ in 0..<iterations { checksum &+= Message.parse(bytes).root.children.count }
-    let t1 = clock()
+    let t1 = now()
     for _ in 0..<iterations {
         let m = Message.parse(bytes)
         checksum &+= m.envelope.wireBytes.count + m.bodyStructure().wireBytes(extensible: true).count
     }
-    let t2 = clock()
+    let t2 = now()
     let mb = Double(bytes.count * iterations) / 1_048_576
     print("\(name): \(bytes.count) bytes × \(iterations): parse \(String(format: "%.1f", mb / (t1 - t0))) MB/s, "
         + "parse+envelope+bodystructure \(String(format: "%.1f", mb / (t2 - t1))) MB/s (checksum \(checksum))")
