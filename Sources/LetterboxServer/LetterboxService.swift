@@ -94,7 +94,12 @@ struct ReadyService: Service {
     func run() async throws {
         var bound: [String: String] = [:]
         for (service, listener) in listeners {
-            guard let address = try? await listener.boundAddress else { return }  // the listener's own error ends the group
+            guard let address = try? await listener.boundAddress else {
+                // The listener failed to bind: its own error ends the group (and names the address). Wait to be
+                // cancelled rather than return, which the group would report as a service that ended unexpectedly.
+                try? await gracefulShutdown()
+                return
+            }
             bound[service.rawValue] = "\(address.ipAddress ?? listener.configuration.host):\(address.port ?? listener.configuration.port)"
         }
         try runtime.writeListeners(bound)
