@@ -57,11 +57,31 @@ public final class DeliveryAgent: Sendable {
     let store: any MailStore
     let queue: any QueueStore
     let summarize: MessageSummarizer
+    /// Quota of accounts without their own, in octets; 0 is unlimited.
+    let defaultQuota: Int64
 
-    public init(store: any MailStore, queue: any QueueStore, summarize: @escaping MessageSummarizer = { _ in MessageSummary() }) {
+    public init(
+        store: any MailStore, queue: any QueueStore, defaultQuota: Int64 = 0,
+        summarize: @escaping MessageSummarizer = { _ in MessageSummary() }
+    ) {
         self.store = store
         self.queue = queue
+        self.defaultQuota = defaultQuota
         self.summarize = summarize
+    }
+
+    /// The quota that applies to `account` in octets, or nil when it is unlimited.
+    public func quota(of account: AccountRecord) -> Int64? {
+        let quota = account.quota ?? defaultQuota
+        return quota > 0 ? quota : nil
+    }
+
+    /// False when storing `octets` more would take `account` over its quota. A store error answers true: the delivery
+    /// itself will then fail temporarily if the store is really broken, and a quota never loses mail.
+    public func hasRoom(_ account: AccountRecord, for octets: Int) async -> Bool {
+        guard let quota = quota(of: account) else { return true }
+        guard let used = try? await store.usage(of: account.id) else { return true }
+        return used + Int64(octets) <= quota && (octets > 0 || used < quota)
     }
 
     /// Stores `message` (its trace headers already added by the receiving server) for every recipient of the plan.

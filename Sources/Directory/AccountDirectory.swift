@@ -61,6 +61,9 @@ public enum RecipientResolution: Equatable, Sendable {
     case disabled
     /// Not one of our domains (a relay attempt unless the sender authenticated).
     case notLocal
+
+    /// True when the resolution delivers somewhere.
+    public var delivers: Bool { if case .deliver = self { true } else { false } }
 }
 
 public final class AccountDirectory: Sendable {
@@ -110,6 +113,12 @@ public final class AccountDirectory: Sendable {
         try checkPassword(password, for: address)
         let credential = try makeCredential(password)
         try await mapped { try await self.store.setCredential(address: address, credential: credential) }
+    }
+
+    /// Sets a user's storage quota in octets; nil returns the user to the server default.
+    public func setQuota(_ address: String, quota: Int64?) async throws(DirectoryError) {
+        let address = try parseAddress(address)
+        try await mapped { try await self.store.setQuota(address: address, quota: quota) }
     }
 
     public func removeUser(_ address: String) async throws(DirectoryError) {

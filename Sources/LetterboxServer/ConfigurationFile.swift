@@ -59,6 +59,39 @@ struct ConfigurationReader {
         return int
     }
 
+    /// A size in octets: an integer, or a string with a K, M or G suffix (powers of 1024), e.g. "50M".
+    mutating func size(_ key: String, range: ClosedRange<Int64>) throws(ConfigurationError) -> Int64? {
+        consumed.insert(key)
+        guard let value = lookup(key) else { return nil }
+        let octets: Int64?
+        if let int = value.int {
+            octets = Int64(int)
+        } else if let text = value.string {
+            octets = Self.parseSize(text)
+        } else {
+            octets = nil
+        }
+        guard let octets else {
+            throw ConfigurationError(key: key, value: value.debugDescription, problem: "must be a size in octets, e.g. 52428800 or \"50M\"")
+        }
+        guard range.contains(octets) else {
+            throw ConfigurationError(key: key, value: value.debugDescription, problem: "must be between \(range.lowerBound) and \(range.upperBound) octets")
+        }
+        return octets
+    }
+
+    /// "123", "10K", "50M", "2G" (case-insensitive, powers of 1024).
+    static func parseSize(_ text: String) -> Int64? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces).uppercased()
+        let multipliers: [Character: Int64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
+        if let last = trimmed.last, let multiplier = multipliers[last] {
+            guard let number = Int64(trimmed.dropLast()), number >= 0 else { return nil }
+            let (product, overflow) = number.multipliedReportingOverflow(by: multiplier)
+            return overflow ? nil : product
+        }
+        return Int64(trimmed)
+    }
+
     mutating func bool(_ key: String) throws(ConfigurationError) -> Bool? {
         consumed.insert(key)
         guard let value = lookup(key) else { return nil }

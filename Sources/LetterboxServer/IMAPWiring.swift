@@ -8,14 +8,26 @@ enum IMAPWiring {
         var configuration = IMAPServerConfiguration()
         configuration.allowCleartextAuthentication = context.configuration.allowCleartextAuthentication
         configuration.startTLSAvailable = true
+        let settings = context.configuration.imap
+        configuration.appendLimit = Int(settings.appendLimit)
+        configuration.maximumConnectionsPerUser = settings.maxConnectionsPerUser
+        configuration.unauthenticatedTimeout = .seconds(settings.loginTimeoutSeconds)
+        configuration.authenticatedTimeout = .seconds(settings.idleTimeoutSeconds)
+        configuration.idleTimeout = .seconds(settings.idleTimeoutSeconds)
+        func limited(_ listener: ListenerConfiguration?) -> ListenerConfiguration? {
+            guard var listener else { return nil }
+            listener.maxConnections = settings.maxConnections
+            listener.maxConnectionsPerAddress = settings.maxConnectionsPerIP
+            return listener
+        }
         let imap = IMAPConnectionHandler(store: context.system.mailStore, directory: context.system.directory, configuration: configuration)
         var endpoints: [ServiceEndpoint] = []
-        if let listener = context.listenerConfiguration(.imap, tlsMode: .startTLS) {
+        if let listener = limited(context.listenerConfiguration(.imap, tlsMode: .startTLS)) {
             endpoints.append(ServiceEndpoint(service: .imap, listener: listener, handler: imap))
         }
         var implicit = configuration
         implicit.startTLSAvailable = false
-        if let listener = context.listenerConfiguration(.imaps, tlsMode: .implicit) {
+        if let listener = limited(context.listenerConfiguration(.imaps, tlsMode: .implicit)) {
             endpoints.append(ServiceEndpoint(service: .imaps, listener: listener, handler: imap.sharingLimits(configuration: implicit)))
         }
         return endpoints

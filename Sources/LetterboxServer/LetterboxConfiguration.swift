@@ -1,4 +1,5 @@
 import Foundation
+import MailCore
 
 /// A listening address `host:port` (`[v6]:port` for IPv6).
 public struct ListenAddress: Hashable, Sendable, CustomStringConvertible {
@@ -56,6 +57,43 @@ public struct LetterboxConfiguration: Sendable, Equatable {
     public var credentialIterations = 100_000
     /// `auth.login_cache_size`: verified logins remembered to skip the slow hash (0 disables).
     public var loginCacheSize = 10_000
+
+    /// `[smtp]`: limits of the SMTP services (MX and submission).
+    public var smtp = SMTPSettings()
+    /// `[imap]`: limits of the IMAP services.
+    public var imap = IMAPSettings()
+    /// `quota.default`: octets each account may store unless `letterbox user quota` set its own; 0 is unlimited.
+    public var defaultQuota: Int64 = 0
+
+    public struct SMTPSettings: Sendable, Equatable {
+        /// `smtp.max_message_size` (octets; "50M" style accepted): advertised as SIZE. Default 50 MiB.
+        public var maxMessageSize: Int64 = 52_428_800
+        /// `smtp.max_recipients`: per message; more get 452 4.5.3. Default 100.
+        public var maxRecipients = 100
+        /// `smtp.max_errors`: error replies before 421 and close. Default 20.
+        public var maxErrors = 20
+        /// `smtp.idle_timeout` (seconds): RFC 5321 §4.5.3.2.7 asks for at least 300. Default 300.
+        public var idleTimeoutSeconds = 300
+        /// `smtp.max_connections`, `smtp.max_connections_per_ip`: per listener. Defaults 1000 and 20.
+        public var maxConnections = 1000
+        public var maxConnectionsPerIP = 20
+        /// `smtp.postmaster`: where mail to <Postmaster> goes; empty: the postmaster account or alias of a local domain.
+        public var postmaster: String?
+    }
+
+    public struct IMAPSettings: Sendable, Equatable {
+        /// `imap.append_limit` (octets): largest APPEND literal, advertised as APPENDLIMIT. Default 50,000,000.
+        public var appendLimit: Int64 = 50_000_000
+        /// `imap.max_connections`, `imap.max_connections_per_ip`, `imap.max_connections_per_user`. Defaults 1000, 50, 50.
+        public var maxConnections = 1000
+        public var maxConnectionsPerIP = 50
+        public var maxConnectionsPerUser = 50
+        /// `imap.login_timeout` (seconds): autologout of connections that have not logged in (RFC 9051 §5.4). Default 60.
+        public var loginTimeoutSeconds = 60
+        /// `imap.idle_timeout` (seconds): autologout of logged-in sessions, in IDLE or not; at least 1800 (RFC 9051 §5.4).
+        /// Default 1860.
+        public var idleTimeoutSeconds = 1860
+    }
 
     /// `dns.servers`: resolvers (`host:port`) for MX, SPF, DKIM and DMARC lookups; empty uses /etc/resolv.conf.
     public var dnsServers: [String] = []
@@ -122,6 +160,9 @@ public struct LetterboxConfiguration: Sendable, Equatable {
         configuration.minimumPasswordLength = try reader.int("auth.min_password_length", range: 1...1024) ?? configuration.minimumPasswordLength
         configuration.credentialIterations = try reader.int("auth.credential_iterations", range: 4096...10_000_000) ?? configuration.credentialIterations
         configuration.loginCacheSize = try reader.int("auth.login_cache_size", range: 0...10_000_000) ?? configuration.loginCacheSize
+        try readSMTP(&reader, into: &configuration.smtp)
+        try readIMAP(&reader, into: &configuration.imap)
+        configuration.defaultQuota = try reader.size("quota.default", range: 0...Int64.max) ?? configuration.defaultQuota
         if let servers = try reader.strings("dns.servers") {
             for server in servers where ListenAddress(server) == nil {
                 throw ConfigurationError(key: "dns.servers", value: server, problem: "expected HOST:PORT, e.g. 127.0.0.1:53")
@@ -163,6 +204,9 @@ public struct LetterboxConfiguration: Sendable, Equatable {
         if !Self.isValidHostname(hostname) { throw ConfigurationError(key: "hostname", value: hostname, problem: "not a valid host name") }
     }
 
+    /// Octets from "123", "10K", "50M" or "2G" (powers of 1024); nil when it is not a size.
+    public static func parseSize(_ text: String) -> Int64? { ConfigurationReader.parseSize(text) }
+
     static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
     static func isValidHostname(_ name: String) -> Bool {
@@ -175,5 +219,29 @@ public struct LetterboxConfiguration: Sendable, Equatable {
     static func systemHostname() -> String {
         let name = ProcessInfo.processInfo.hostName
         return isValidHostname(name) ? name : "localhost"
+    }
+
+    private static func readSMTP(_ reader: inout ConfigurationReader, into smtp: inout SMTPSettings) throws(ConfigurationError) {
+        smtp.maxMessageSize = try reader.size("smtp.max_message_size", range: 1024...(4 << 30)) ?? smtp.maxMessageSize
+        smtp.maxRecipients = try reader.int("smtp.max_recipients", range: 1...100_000) ?? smtp.maxRecipients
+        smtp.maxErrors = try reader.int("smtp.max_errors", range: 1...10_000) ?? smtp.maxErrors
+        smtp.idleTimeoutSeconds = try reader.int("smtp.idle_timeout", range: 10...86_400) ?? smtp.idleTimeoutSeconds
+        smtp.maxConnections = try reader.int("smtp.max_connections", range: 1...1_000_000) ?? smtp.maxConnections
+        smtp.maxConnectionsPerIP = try reader.int("smtp.max_connections_per_ip", range: 1...1_000_000) ?? smtp.maxConnectionsPerIP
+        if let postmaster = try reader.string("smtp.postmaster"), !postmaster.isEmpty {
+            guard EmailAddress(postmaster) != nil else {
+                throw ConfigurationError(key: "smtp.postmaster", value: postmaster, problem: "not a valid email address")
+            }
+            smtp.postmaster = postmaster
+        }
+    }
+
+    private static func readIMAP(_ reader: inout ConfigurationReader, into imap: inout IMAPSettings) throws(ConfigurationError) {
+        imap.appendLimit = try reader.size("imap.append_limit", range: 1024...(4 << 30)) ?? imap.appendLimit
+        imap.maxConnections = try reader.int("imap.max_connections", range: 1...1_000_000) ?? imap.maxConnections
+        imap.maxConnectionsPerIP = try reader.int("imap.max_connections_per_ip", range: 1...1_000_000) ?? imap.maxConnectionsPerIP
+        imap.maxConnectionsPerUser = try reader.int("imap.max_connections_per_user", range: 1...1_000_000) ?? imap.maxConnectionsPerUser
+        imap.loginTimeoutSeconds = try reader.int("imap.login_timeout", range: 1...3600) ?? imap.loginTimeoutSeconds
+        imap.idleTimeoutSeconds = try reader.int("imap.idle_timeout", range: 1800...86_400) ?? imap.idleTimeoutSeconds
     }
 }

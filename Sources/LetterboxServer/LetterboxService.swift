@@ -28,7 +28,9 @@ public enum LetterboxService {
         let certificates = try TLSSetup.certificateStore(for: configuration, logger: logger)
         let context = ServerContext(
             configuration: configuration, system: system,
-            delivery: DeliveryAgent(store: system.mailStore, queue: system.queueStore, summarize: MessageSummaries.summarize),
+            delivery: DeliveryAgent(
+                store: system.mailStore, queue: system.queueStore, defaultQuota: configuration.defaultQuota,
+                summarize: MessageSummaries.summarize),
             certificates: certificates, logger: logger)
         let endpoints = try SMTPWiring.endpoints(context) + IMAPWiring.endpoints(context)
         var listeners: [(LetterboxConfiguration.Service, Listener)] = []

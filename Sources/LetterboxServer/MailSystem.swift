@@ -48,4 +48,12 @@ public final class MailSystem: Sendable {
         directoryConfiguration.minimumPasswordLength = configuration.minimumPasswordLength
         directory = AccountDirectory(store: directoryStore, configuration: directoryConfiguration)
     }
+
+    /// A user's storage use and the quota that applies (0: unlimited), and whether it is the server default.
+    public func quotaReport(_ email: String) async throws -> (address: String, used: Int64, quota: Int64, isDefault: Bool) {
+        guard let address = EmailAddress(email) else { throw DirectoryError.invalidAddress(email) }
+        guard let account = try await directoryStore.account(address: address) else { throw DirectoryError.unknownUser(email) }
+        let used = try await mailStore.usage(of: account.id)
+        return (account.address.description, used, account.quota ?? configuration.defaultQuota, account.quota == nil)
+    }
 }

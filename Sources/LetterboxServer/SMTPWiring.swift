@@ -15,10 +15,17 @@ enum SMTPWiring {
         ]
         var endpoints: [ServiceEndpoint] = []
         for (service, role, tlsMode) in services {
-            guard let listener = context.listenerConfiguration(service, tlsMode: tlsMode) else { continue }
+            guard var listener = context.listenerConfiguration(service, tlsMode: tlsMode) else { continue }
+            let settings = context.configuration.smtp
+            listener.maxConnections = settings.maxConnections
+            listener.maxConnectionsPerAddress = settings.maxConnectionsPerIP
+            listener.idleTimeout = .seconds(settings.idleTimeoutSeconds)
             let configuration = SMTPService.Configuration(
                 role: role, hostname: hostname, startTLSAvailable: tlsMode == .startTLS,
-                allowCleartextAuthentication: context.configuration.allowCleartextAuthentication)
+                allowCleartextAuthentication: context.configuration.allowCleartextAuthentication,
+                maximumMessageSize: UInt64(settings.maxMessageSize), maximumRecipients: settings.maxRecipients,
+                maximumErrors: settings.maxErrors, idleTimeout: .seconds(settings.idleTimeoutSeconds),
+                postmaster: settings.postmaster.flatMap(EmailAddress.init))
             let handler = SMTPService(
                 configuration: configuration, directory: context.system.directory, delivery: context.delivery, throttle: throttle)
             endpoints.append(ServiceEndpoint(service: service, listener: listener, handler: handler))

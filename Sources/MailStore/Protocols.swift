@@ -53,6 +53,8 @@ public protocol MailStore: Sendable {
     func move(uids: [UID], from source: MailboxID, to destination: MailboxID) async throws -> UIDMapping
     /// Returns the UIDs that are \Recent and clears the mark, so exactly one session sees each message as recent.
     func claimRecent(in mailbox: MailboxID) async throws -> [UID]
+    /// Octets stored in all mailboxes of the account (each message counted in every mailbox holding it): what quotas count.
+    func usage(of account: AccountID) async throws -> Int64
     /// True when a blob is referenced by any message or queue entry (garbage collection).
     func isBlobReferenced(_ blob: BlobID) async throws -> Bool
 }
@@ -64,12 +66,15 @@ public struct AccountRecord: Hashable, Sendable {
     /// The stored credential (e.g. `SCRAM-SHA-256$…`); never the password.
     public var credential: String
     public var disabled: Bool
+    /// Storage quota in octets for all the account's mailboxes; nil uses the server default (`quota.default`).
+    public var quota: Int64?
 
-    public init(id: AccountID, address: EmailAddress, credential: String, disabled: Bool) {
+    public init(id: AccountID, address: EmailAddress, credential: String, disabled: Bool, quota: Int64? = nil) {
         self.id = id
         self.address = address
         self.credential = credential
         self.disabled = disabled
+        self.quota = quota
     }
 }
 
@@ -97,6 +102,8 @@ public protocol DirectoryStore: Sendable {
     /// Creates the account and its default mailboxes in one transaction.
     func addAccount(address: EmailAddress, credential: String, mailboxes: [(name: String, specialUse: SpecialUse?)]) async throws -> AccountRecord
     func setCredential(address: EmailAddress, credential: String) async throws
+    /// Sets the account's own quota in octets; nil returns it to the server default.
+    func setQuota(address: EmailAddress, quota: Int64?) async throws
     /// Removes the account with its mailboxes and messages.
     func removeAccount(address: EmailAddress) async throws
     func aliases() async throws -> [AliasRecord]

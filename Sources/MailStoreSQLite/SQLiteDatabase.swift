@@ -112,6 +112,9 @@ public final class SQLiteDatabase: Sendable {
                 );
                 """)
         }
+        migrator.registerMigration("v3: quotas") { db in
+            try db.execute(sql: "ALTER TABLE account ADD COLUMN quota INTEGER")
+        }
         return migrator
     }
 }

@@ -89,6 +89,13 @@ public final class SQLiteDirectoryStore: DirectoryStore {
         }
     }
 
+    public func setQuota(address: EmailAddress, quota: Int64?) async throws {
+        try await store.write { db in
+            try db.execute(sql: "UPDATE account SET quota = ? WHERE address = ?", arguments: [quota, address.normalized])
+            if db.changesCount == 0 { throw MailStoreError.accountNotFound(address.description) }
+        }
+    }
+
     public func removeAccount(address: EmailAddress) async throws {
         try await store.write { db in
             try db.execute(sql: "DELETE FROM account WHERE address = ?", arguments: [address.normalized])
@@ -137,10 +144,11 @@ public final class SQLiteDirectoryStore: DirectoryStore {
         }
     }
 
-    static let accountSelect = "SELECT id, display_address, credential, disabled FROM account"
+    static let accountSelect = "SELECT id, display_address, credential, disabled, quota FROM account"
 
     static func account(from row: Row) -> AccountRecord? {
         guard let address = EmailAddress(row["display_address"] as String) else { return nil }
-        return AccountRecord(id: AccountID(row["id"]), address: address, credential: row["credential"], disabled: row["disabled"])
+        return AccountRecord(id: AccountID(row["id"]), address: address, credential: row["credential"], disabled: row["disabled"],
+                             quota: row["quota"])
     }
 }

@@ -283,6 +283,15 @@ public final class SQLiteMailStore: MailStore {
         }
     }
 
+    public func usage(of account: AccountID) async throws -> Int64 {
+        try await read { db in
+            try Int64.fetchOne(db, sql: """
+                SELECT COALESCE(SUM(message.size), 0) FROM message JOIN mailbox ON mailbox.id = message.mailbox_id
+                WHERE mailbox.account_id = ?
+                """, arguments: [account.rawValue]) ?? 0
+        }
+    }
+
     public func isBlobReferenced(_ blob: BlobID) async throws -> Bool {
         try await read { db in
             try Bool.fetchOne(db, sql: """

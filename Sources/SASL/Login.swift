@@ -58,6 +58,21 @@ public struct LoginServer: SASLServerMechanism {
         }
     }
 
+    /// The prepared username and password while the exchange waits for credentials (see `PlainServer.passwordToVerify`).
+    public var passwordToVerify: (username: String, password: String)? {
+        guard case .awaitingCredentials(let username, let password) = state else { return nil }
+        return (username, password)
+    }
+
+    /// Completes the exchange with the caller's verdict on `passwordToVerify`.
+    public mutating func provide(passwordVerified: Bool) -> SASLServerStep {
+        guard case .awaitingCredentials(let username, _) = state else { return fail(.unexpectedMessage) }
+        state = .finished
+        return passwordVerified
+            ? .success(SASLIdentity(authenticationID: username), finalData: nil)
+            : .failure(.authenticationFailed(reason: .wrongPassword))
+    }
+
     public mutating func provide(credentials: SCRAMCredentials?) -> SASLServerStep {
         guard case .awaitingCredentials(let username, let password) = state else { return fail(.unexpectedMessage) }
         state = .finished

@@ -49,6 +49,20 @@ public struct PlainServer: SASLServerMechanism {
         return .success(identity, finalData: nil)
     }
 
+    /// The prepared username and password while the exchange waits for credentials; lets a caller verify them through a
+    /// cache of recent logins and answer with `provide(passwordVerified:)` instead of a full key derivation.
+    public var passwordToVerify: (username: String, password: String)? {
+        guard case .awaitingCredentials(let identity, let password) = state else { return nil }
+        return (identity.authenticationID, password)
+    }
+
+    /// Completes the exchange with the caller's verdict on `passwordToVerify`.
+    public mutating func provide(passwordVerified: Bool) -> SASLServerStep {
+        guard case .awaitingCredentials(let identity, _) = state else { return fail(.unexpectedMessage) }
+        state = .finished
+        return passwordVerified ? .success(identity, finalData: nil) : .failure(.authenticationFailed(reason: .wrongPassword))
+    }
+
     private mutating func receive(_ message: [UInt8]) -> SASLServerStep {
         guard message.count <= configuration.maximumResponseLength else { return fail(.messageTooLong) }
         do throws(SASLError) {

@@ -145,6 +145,25 @@ public enum SASLServerExchange: Sendable {
         }
     }
 
+    /// For PLAIN and LOGIN while credentials are awaited: the prepared username and password, so the caller can verify
+    /// them through its login cache and answer with `provide(passwordVerified:)`. Nil for SCRAM (no password is sent).
+    public var passwordToVerify: (username: String, password: String)? {
+        switch self {
+        case .plain(let m): m.passwordToVerify
+        case .login(let m): m.passwordToVerify
+        case .scramSHA256: nil
+        }
+    }
+
+    /// Completes a PLAIN or LOGIN exchange with the caller's verdict on `passwordToVerify`.
+    public mutating func provide(passwordVerified: Bool) -> SASLServerStep {
+        switch self {
+        case .plain(var m): defer { self = .plain(m) }; return m.provide(passwordVerified: passwordVerified)
+        case .login(var m): defer { self = .login(m) }; return m.provide(passwordVerified: passwordVerified)
+        case .scramSHA256: return .failure(.unexpectedMessage)
+        }
+    }
+
     public mutating func provide(credentials: SCRAMCredentials?) -> SASLServerStep {
         switch self {
         case .plain(var m): defer { self = .plain(m) }; return m.provide(credentials: credentials)

@@ -44,6 +44,8 @@ extension SMTPReply {
     public static let localError = SMTPReply(451, e(4, 3, 0), "Local error in processing, try again later")
     /// 451 the recipient could not be checked right now.
     public static let recipientTemporarilyUnavailable = SMTPReply(451, e(4, 3, 0), "Recipient temporarily unavailable, try again later")
+    /// 452 the recipient's mailbox is over its storage quota (RFC 3463 4.2.2: mailbox full, persistent transient).
+    public static let mailboxFull = SMTPReply(452, e(4, 2, 2), "Mailbox full, try again later")
     /// 452 too many recipients for one message (RFC 5321 §4.5.3.1.10).
     public static let tooManyRecipients = SMTPReply(452, e(4, 5, 3), "Too many recipients")
     /// 454 TLS temporarily not available (RFC 3207 §4).

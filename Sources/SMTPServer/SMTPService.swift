@@ -56,13 +56,18 @@ public final class SMTPService: ConnectionHandler {
         public var maximumAuthenticationFailures: Int
         /// How long the client may stay silent. Default 5 minutes (RFC 5321 §4.5.3.2.7).
         public var idleTimeout: Duration
+        /// Where mail to `<Postmaster>` and to postmaster@ any local domain without its own account or alias goes
+        /// (RFC 5321 §4.5.1 requires it be accepted). Nil: the first local domain's postmaster account or alias.
+        public var postmaster: EmailAddress?
 
         public init(
             role: Role, hostname: DomainName, startTLSAvailable: Bool = false,
             allowCleartextAuthentication: Bool = false, maximumMessageSize: UInt64 = 52_428_800, maximumRecipients: Int = 100,
             maximumLineLength: Int = 1000, commandLineLimit: Int = 512, authenticationLineLimit: Int = 12288,
-            maximumErrors: Int = 20, maximumAuthenticationFailures: Int = 3, idleTimeout: Duration = .seconds(300)
+            maximumErrors: Int = 20, maximumAuthenticationFailures: Int = 3, idleTimeout: Duration = .seconds(300),
+            postmaster: EmailAddress? = nil
         ) {
+            self.postmaster = postmaster
             self.role = role
             self.hostname = hostname
             self.startTLSAvailable = startTLSAvailable
@@ -118,5 +123,21 @@ public final class SMTPService: ConnectionHandler {
         case .tooManyConnectionsFromAddress: return "421 4.7.0 \(name) Too many connections from your address, try again later\r\n"
         case .shuttingDown: return "421 4.3.2 \(name) Service shutting down, try again later\r\n"
         }
+    }
+
+    /// RFC 5321 §4.5.1: `<Postmaster>` and postmaster@ each local domain (and our host name) must be accepted. When
+    /// `address` (a postmaster address the directory does not deliver) is one of those, the resolution of the configured
+    /// postmaster, or of the first local domain's postmaster that delivers (`.unknownUser` when none does); nil when the
+    /// address is not one of ours.
+    func postmasterResolution(for address: EmailAddress) async throws(DirectoryError) -> RecipientResolution? {
+        let domains = try await directory.domains()
+        guard address.domain == configuration.hostname || domains.contains(address.domain) else { return nil }
+        var candidates: [EmailAddress] = configuration.postmaster.map { [$0] } ?? []
+        candidates += domains.map { EmailAddress(localPart: "postmaster", domain: $0) }
+        for candidate in candidates where candidate.normalized != address.normalized {
+            let resolution = try await directory.resolve(candidate)
+            if resolution.delivers { return resolution }
+        }
+        return .unknownUser
     }
 }

@@ -45,10 +45,17 @@ extension SMTPSessionDriver {
                 connection.logger.notice("AUTH refused: account or address locked out after failures")
                 return session.authenticationFailed(.temporary)
             }
-            let found = await service.directory.scramCredentials(username: username)
-            candidate = found?.0
             guard var sasl = exchange else { return session.authenticationFailed(.temporary) }
-            let next = sasl.provide(credentials: found?.1)
+            let next: SASLServerStep
+            if let clear = sasl.passwordToVerify {
+                // PLAIN and LOGIN: through the directory, whose login cache spares a key derivation per repeated login.
+                candidate = await service.directory.authenticate(username: clear.username, password: clear.password)
+                next = sasl.provide(passwordVerified: candidate != nil)
+            } else {
+                let found = await service.directory.scramCredentials(username: username)
+                candidate = found?.0
+                next = sasl.provide(credentials: found?.1)
+            }
             exchange = sasl
             return await advance(next)
         case .success(_, let finalData):

@@ -38,7 +38,7 @@ final class SMTPSessionDriver {
     var finished = false
 
     enum Route {
-        case local(accounts: [AccountID], forward: [EmailAddress])
+        case local(accounts: [AccountRecord], forward: [EmailAddress])
         case remote
     }
 
@@ -183,16 +183,25 @@ final class SMTPSessionDriver {
 
     private func checkRecipient(_ recipient: SMTPRecipient) async -> SMTPRecipientVerdict {
         let address = recipient.address
-        let resolution: RecipientResolution
+        var resolution: RecipientResolution
         do {
             resolution = try await service.directory.resolve(address)
+            if address.localPart.lowercased() == "postmaster", !resolution.delivers,
+               let postmaster = try await service.postmasterResolution(for: address) {
+                resolution = postmaster
+            }
         } catch {
             connection.logger.error("recipient lookup failed", metadata: ["error": "\(error)"])
             return .temporaryFailure
         }
         switch resolution {
         case .deliver(let accounts, let forward):
-            routes[address.normalized] = .local(accounts: accounts.map(\.id), forward: forward)
+            let declared = Int(clamping: session.transaction?.declaredSize ?? 0)
+            for account in accounts where await !service.delivery.hasRoom(account, for: declared) {
+                connection.logger.notice("recipient over quota", metadata: ["recipient": "\(address)"])
+                return .rejected(.mailboxFull)
+            }
+            routes[address.normalized] = .local(accounts: accounts, forward: forward)
             return .accepted
         case .unknownUser:
             return .unknownUser
@@ -224,6 +233,11 @@ final class SMTPSessionDriver {
         }
         message += content
         let plan = deliveryPlan(envelope)
+        for account in localAccounts(envelope) where await !service.delivery.hasRoom(account, for: message.count) {
+            // One reply covers every recipient, so the whole message is deferred; the sender retries (RFC 5321 §4.2.5).
+            connection.logger.notice("message over a recipient's quota, answered 452", metadata: ["id": "\(id)", "account": "\(account.address)"])
+            return .failed(.mailboxFull)
+        }
         do throws(DeliveryError) {
             _ = try await service.delivery.accept(message, plan: plan, receivedAt: InternalDate(secondsSince1970: seconds))
         } catch {
@@ -243,6 +257,15 @@ final class SMTPSessionDriver {
         return .accepted(queueID: id)
     }
 
+    private func localAccounts(_ envelope: SMTPEnvelope) -> [AccountRecord] {
+        var accounts: [AccountRecord] = []
+        for recipient in envelope.recipients {
+            guard case .local(let found, _)? = routes[recipient.address.normalized] else { continue }
+            for account in found where !accounts.contains(where: { $0.id == account.id }) { accounts.append(account) }
+        }
+        return accounts
+    }
+
     private func deliveryPlan(_ envelope: SMTPEnvelope) -> DeliveryPlan {
         var local: [AccountID] = []
         var remote: [DeliveryRecipient] = []
@@ -255,7 +278,7 @@ final class SMTPSessionDriver {
         for recipient in envelope.recipients {
             switch routes[recipient.address.normalized] {
             case .local(let accounts, let forward)?:
-                for id in accounts where !local.contains(id) { local.append(id) }
+                for id in accounts.map(\.id) where !local.contains(id) { local.append(id) }
                 for address in forward { addRemote(address, nil) }
             case .remote?:
                 addRemote(recipient.address, recipient)

@@ -65,7 +65,7 @@ struct PasswordOptions: ParsableArguments {
 struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "user", abstract: "Manage user accounts (one mailbox set per address).",
-        subcommands: [Add.self, List.self, Passwd.self, Remove.self])
+        subcommands: [Add.self, List.self, Passwd.self, Quota.self, Remove.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a user; the domain must exist.")
@@ -104,6 +104,36 @@ struct UserCommand: AsyncParsableCommand {
                 let secret = try password.read()
                 try await store.open(.mustExist).directory.setPassword(email, password: secret)
                 print("password changed for \(email)")
+            }
+        }
+    }
+
+    struct Quota: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show a user's storage use and quota, or set the quota.",
+            discussion: "SIZE is octets or a K/M/G suffix (\"2G\"), \"unlimited\", or \"default\" (the configured quota.default).")
+        @OptionGroup var store: StoreOptions
+        @Argument var email: String
+        @Argument(help: "The new quota.") var size: String?
+        func run() async throws {
+            try await administer {
+                let system = try store.open(.mustExist)
+                if let size {
+                    let quota: Int64?
+                    switch size.lowercased() {
+                    case "default": quota = nil
+                    case "unlimited": quota = 0
+                    default:
+                        guard let octets = LetterboxConfiguration.parseSize(size), octets > 0 else {
+                            throw CommandFailure("'\(size)' is not a size (e.g. 2G, 500M, unlimited, default)")
+                        }
+                        quota = octets
+                    }
+                    try await system.directory.setQuota(email, quota: quota)
+                }
+                let report = try await system.quotaReport(email)
+                let limit = report.quota > 0 ? "\(report.quota) octets" : "unlimited"
+                print("\(report.address): \(report.used) octets used of \(limit)\(report.isDefault ? " (default)" : "")")
             }
         }
     }
