@@ -8,6 +8,7 @@ import PackageDescription
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
+let nioTLS = Target.Dependency.product(name: "NIOTLS", package: "swift-nio")
 let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
 let cryptoExtras = Target.Dependency.product(name: "_CryptoExtras", package: "swift-crypto")
 let x509 = Target.Dependency.product(name: "X509", package: "swift-certificates")
@@ -57,7 +58,11 @@ let package = Package(
         .target(name: "MailStoreSQLite", dependencies: ["MailStore", "MailCore", grdb, crypto], swiftSettings: strict),
         .target(name: "Directory", dependencies: ["MailCore", "SASL", "MailStore", crypto], swiftSettings: strict),
 
-        .target(name: "Delivery", dependencies: ["MailCore", "MIME", "MailStore", "Directory"], swiftSettings: strict),
+        .target(
+            name: "Delivery",
+            dependencies: ["MailCore", "MIME", "MailStore", "Directory", "SMTPProtocol", "DNS", nioCore, nioPosix, nioSSL, nioTLS, logging],
+            swiftSettings: strict
+        ),
         .target(name: "DNS", dependencies: ["MailCore", nioCore, nioPosix], swiftSettings: strict),
 
         // Network.
@@ -83,7 +88,7 @@ let package = Package(
             name: "LetterboxServer",
             dependencies: [
                 "MailCore", "MIME", "SASL", "MailStore", "MailStoreSQLite", "Directory", "Delivery", "ServerCore",
-                "SMTPServer", "IMAPServer", nioCore, nioPosix, logging, lifecycle, unixSignals, toml,
+                "SMTPServer", "IMAPServer", "SMTPProtocol", "DNS", nioCore, nioPosix, logging, lifecycle, unixSignals, toml,
             ],
             swiftSettings: strict
         ),

@@ -40,13 +40,14 @@ def wait_for(predicate, timeout=30.0, what="condition", process=None):
 class Server:
     """A running `letterbox serve` process with its data directory and bound listeners."""
 
-    def __init__(self, data_dir, extra_args=(), dev=False):
+    def __init__(self, data_dir, extra_args=(), dev=False, address="127.0.0.1", ports=None):
+        """`address` is where every listener binds; `ports` fixes some ports (e.g. {"smtp": 25}), the rest use port 0."""
         self.data_dir = pathlib.Path(data_dir)
         args = [BIN, "serve", "--data-dir", str(self.data_dir), "--log-level", "debug"]
         if dev:
             args.append("--dev")
         for service in SERVICES:
-            args += [f"--{service}", "127.0.0.1:0"]
+            args += [f"--{service}", f"{address}:{(ports or {}).get(service, 0)}"]
         args += list(extra_args)
         self.listener_file = self.data_dir / "run" / "listeners.json"
         if self.listener_file.exists():

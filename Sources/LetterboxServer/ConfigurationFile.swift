@@ -113,6 +113,21 @@ struct ConfigurationReader {
         return strings
     }
 
+    /// A table of string values (`[delivery.routes]`: domain → "host:port"), keys as written.
+    mutating func stringTable(_ key: String) throws(ConfigurationError) -> [String: String]? {
+        consumed.insert(key)
+        guard let value = lookup(key) else { return nil }
+        guard let table = value.table else { throw ConfigurationError(key: key, value: value.debugDescription, problem: "must be a table") }
+        var result: [String: String] = [:]
+        for name in table.keys {
+            guard let string = table[name]?.string else {
+                throw ConfigurationError(key: "\(key).\(name)", value: table[name]?.debugDescription, problem: "must be a string")
+            }
+            result[name] = string
+        }
+        return result
+    }
+
     /// Every key in the document that nothing asked for.
     func unknownKeys() -> [String] {
         var unknown: [String] = []

@@ -95,6 +95,40 @@ public struct LetterboxConfiguration: Sendable, Equatable {
         public var idleTimeoutSeconds = 1860
     }
 
+    /// `[delivery]`: sending mail to other servers.
+    public var delivery = DeliverySettings()
+
+    public struct DeliverySettings: Sendable, Equatable {
+        /// `delivery.source_address`: local IP outgoing connections use; empty: the `listen.smtp` address when it is a
+        /// specific one (so SPF and reverse DNS match), else the kernel's choice.
+        public var sourceAddress: String?
+        /// `delivery.mx_port`: port of remote MX hosts. Default 25.
+        public var mxPort = 25
+        /// `delivery.tls`: opportunistic (default), required, verify or none, toward MX hosts.
+        public var tls = "opportunistic"
+        /// `delivery.trust_roots`: extra PEM trust roots for `verify` (private CAs, tests).
+        public var trustRoots: String?
+        /// `delivery.smarthost`: "host:port" that relays all outbound mail; empty: deliver to each domain's MX.
+        public var smarthost: String?
+        /// `delivery.smarthost_tls`: required (STARTTLS, default), verify, implicit (port 465) or opportunistic.
+        public var smarthostTLS = "verify"
+        /// `delivery.smarthost_user`, `delivery.smarthost_password_file`: AUTH PLAIN over TLS to the smarthost.
+        public var smarthostUser: String?
+        public var smarthostPasswordFile: String?
+        /// `[delivery.routes]`: domain → "host:port" static routes (win over the smarthost and MX).
+        public var routes: [String: String] = [:]
+        /// `[delivery.tls_policy]`: domain → none/opportunistic/required/verify for that domain's MX hosts.
+        public var tlsPolicy: [String: String] = [:]
+        /// `delivery.first_retry`, `delivery.max_retry_interval`, `delivery.expire`, `delivery.delay_warning` (seconds).
+        public var firstRetrySeconds = 300
+        public var maxRetryIntervalSeconds = 4 * 3600
+        public var expireSeconds = 5 * 86_400
+        public var delayWarningSeconds = 4 * 3600
+        /// `delivery.max_concurrent`, `delivery.max_per_domain`: messages in delivery at once, connections per domain.
+        public var maxConcurrent = 20
+        public var maxPerDomain = 4
+    }
+
     /// `dns.servers`: resolvers (`host:port`) for MX, SPF, DKIM and DMARC lookups; empty uses /etc/resolv.conf.
     public var dnsServers: [String] = []
 
@@ -163,6 +197,7 @@ public struct LetterboxConfiguration: Sendable, Equatable {
         try readSMTP(&reader, into: &configuration.smtp)
         try readIMAP(&reader, into: &configuration.imap)
         configuration.defaultQuota = try reader.size("quota.default", range: 0...Int64.max) ?? configuration.defaultQuota
+        try readDelivery(&reader, into: &configuration.delivery)
         if let servers = try reader.strings("dns.servers") {
             for server in servers where ListenAddress(server) == nil {
                 throw ConfigurationError(key: "dns.servers", value: server, problem: "expected HOST:PORT, e.g. 127.0.0.1:53")
@@ -243,5 +278,57 @@ public struct LetterboxConfiguration: Sendable, Equatable {
         imap.maxConnectionsPerUser = try reader.int("imap.max_connections_per_user", range: 1...1_000_000) ?? imap.maxConnectionsPerUser
         imap.loginTimeoutSeconds = try reader.int("imap.login_timeout", range: 1...3600) ?? imap.loginTimeoutSeconds
         imap.idleTimeoutSeconds = try reader.int("imap.idle_timeout", range: 1800...86_400) ?? imap.idleTimeoutSeconds
+    }
+
+    static let tlsModes = ["none", "opportunistic", "required", "verify", "implicit"]
+
+    private static func readDelivery(_ reader: inout ConfigurationReader, into delivery: inout DeliverySettings) throws(ConfigurationError) {
+        func tlsMode(_ key: String, _ value: String, allowImplicit: Bool) throws(ConfigurationError) -> String {
+            let allowed = allowImplicit ? tlsModes : tlsModes.filter { $0 != "implicit" }
+            guard allowed.contains(value) else { throw ConfigurationError(key: key, value: value, problem: "must be one of \(allowed.joined(separator: ", "))") }
+            return value
+        }
+        if let source = try reader.string("delivery.source_address"), !source.isEmpty {
+            guard ListenAddress(source + ":0") != nil || ListenAddress("[\(source)]:0") != nil, source.contains(".") || source.contains(":") else {
+                throw ConfigurationError(key: "delivery.source_address", value: source, problem: "must be an IP address")
+            }
+            delivery.sourceAddress = source
+        }
+        delivery.mxPort = try reader.int("delivery.mx_port", range: 1...65535) ?? delivery.mxPort
+        if let tls = try reader.string("delivery.tls") { delivery.tls = try tlsMode("delivery.tls", tls, allowImplicit: false) }
+        delivery.trustRoots = try reader.string("delivery.trust_roots").flatMap { $0.isEmpty ? nil : $0 } ?? delivery.trustRoots
+        if let smarthost = try reader.string("delivery.smarthost"), !smarthost.isEmpty {
+            guard ListenAddress(smarthost) != nil else {
+                throw ConfigurationError(key: "delivery.smarthost", value: smarthost, problem: "expected HOST:PORT, e.g. smtp.provider.example:587")
+            }
+            delivery.smarthost = smarthost
+        }
+        if let tls = try reader.string("delivery.smarthost_tls") { delivery.smarthostTLS = try tlsMode("delivery.smarthost_tls", tls, allowImplicit: true) }
+        delivery.smarthostUser = try reader.string("delivery.smarthost_user").flatMap { $0.isEmpty ? nil : $0 } ?? delivery.smarthostUser
+        delivery.smarthostPasswordFile = try reader.string("delivery.smarthost_password_file").flatMap { $0.isEmpty ? nil : $0 }
+            ?? delivery.smarthostPasswordFile
+        if delivery.smarthostUser != nil, delivery.smarthostPasswordFile == nil {
+            throw ConfigurationError(key: "delivery.smarthost_password_file", value: nil, problem: "needed when delivery.smarthost_user is set")
+        }
+        if delivery.smarthostUser != nil, delivery.smarthostTLS == "none" || delivery.smarthostTLS == "opportunistic" {
+            throw ConfigurationError(key: "delivery.smarthost_tls", value: delivery.smarthostTLS,
+                                     problem: "a password is never sent without TLS: use required, verify or implicit")
+        }
+        if let routes = try reader.stringTable("delivery.routes") {
+            for (domain, target) in routes where ListenAddress(target) == nil {
+                throw ConfigurationError(key: "delivery.routes.\(domain)", value: target, problem: "expected HOST:PORT")
+            }
+            delivery.routes = Dictionary(uniqueKeysWithValues: routes.map { ($0.key.lowercased(), $0.value) })
+        }
+        if let policies = try reader.stringTable("delivery.tls_policy") {
+            for (domain, mode) in policies { _ = try tlsMode("delivery.tls_policy.\(domain)", mode, allowImplicit: false) }
+            delivery.tlsPolicy = Dictionary(uniqueKeysWithValues: policies.map { ($0.key.lowercased(), $0.value) })
+        }
+        delivery.firstRetrySeconds = try reader.int("delivery.first_retry", range: 1...86_400) ?? delivery.firstRetrySeconds
+        delivery.maxRetryIntervalSeconds = try reader.int("delivery.max_retry_interval", range: 1...7 * 86_400) ?? delivery.maxRetryIntervalSeconds
+        delivery.expireSeconds = try reader.int("delivery.expire", range: 60...60 * 86_400) ?? delivery.expireSeconds
+        delivery.delayWarningSeconds = try reader.int("delivery.delay_warning", range: 0...60 * 86_400) ?? delivery.delayWarningSeconds
+        delivery.maxConcurrent = try reader.int("delivery.max_concurrent", range: 1...10_000) ?? delivery.maxConcurrent
+        delivery.maxPerDomain = try reader.int("delivery.max_per_domain", range: 1...1000) ?? delivery.maxPerDomain
     }
 }

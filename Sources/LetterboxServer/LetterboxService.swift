@@ -26,12 +26,14 @@ public enum LetterboxService {
             ]
         }
         let certificates = try TLSSetup.certificateStore(for: configuration, logger: logger)
-        let context = ServerContext(
-            configuration: configuration, system: system,
-            delivery: DeliveryAgent(
-                store: system.mailStore, queue: system.queueStore, defaultQuota: configuration.defaultQuota,
-                summarize: MessageSummaries.summarize),
-            certificates: certificates, logger: logger)
+        let agent = DeliveryAgent(
+            store: system.mailStore, queue: system.queueStore, defaultQuota: configuration.defaultQuota,
+            summarize: MessageSummaries.summarize)
+        let context = ServerContext(configuration: configuration, system: system, delivery: agent, certificates: certificates, logger: logger)
+        let runner = QueueRunner(
+            queue: system.queueStore, blobs: system.mailStore.blobs, agent: agent, directory: system.directory,
+            resolver: try DeliveryWiring.resolver(configuration), configuration: try DeliveryWiring.outbound(configuration),
+            logger: logger)
         let endpoints = try SMTPWiring.endpoints(context) + IMAPWiring.endpoints(context)
         var listeners: [(LetterboxConfiguration.Service, Listener)] = []
         for endpoint in endpoints {
@@ -46,7 +48,7 @@ public enum LetterboxService {
         let ready = ReadyService(runtime: runtime, listeners: listeners, banner: banner, logger: logger)
         let reload = CertificateReloadService(certificates: certificates, logger: logger)
         let group = ServiceGroup(configuration: .init(
-            services: listeners.map { $0.1 as any Service } + [ready, reload],
+            services: listeners.map { $0.1 as any Service } + [ready, reload, QueueRunnerService(runner: runner)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         defer { runtime.removeListenerFile() }
         do {

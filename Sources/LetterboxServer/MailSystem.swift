@@ -56,4 +56,53 @@ public final class MailSystem: Sendable {
         let used = try await mailStore.usage(of: account.id)
         return (account.address.description, used, account.quota ?? configuration.defaultQuota, account.quota == nil)
     }
+
+    // MARK: The outbound queue, for `letterbox queue`
+
+    /// One line per queued message, then one indented line per recipient:
+    /// `ID  SENDER  SIZE  attempts N  next try TIME` / `  -> RECIPIENT  STATUS  LAST ERROR`.
+    public func queueListing(now: Int64 = Int64(Date().timeIntervalSince1970)) async throws -> [String] {
+        var lines: [String] = []
+        for entry in try await queueStore.queueEntries() {
+            let wait = entry.nextAttemptAt - now
+            let next = wait <= 0 ? "now" : "in \(Self.duration(wait)) (\(MessageDate(secondsSinceEpoch: entry.nextAttemptAt).rfc5322))"
+            lines.append("\(entry.id)  <\(entry.sender)>  \(entry.size) octets  queued \(Self.duration(now - entry.createdAt)) ago  attempts \(entry.attempts)  next try \(next)")
+            for recipient in entry.recipients {
+                lines.append("    -> \(recipient.address)  \(recipient.status.rawValue)\(recipient.lastError.map { "  (\($0))" } ?? "")")
+            }
+        }
+        return lines
+    }
+
+    /// The most recent delivery events, oldest first: `TIME  ID  RECIPIENT  OUTCOME  DETAIL`.
+    public func queueHistory(limit: Int = 50) async throws -> [String] {
+        try await queueStore.queueHistory(limit: limit).map { event in
+            "\(MessageDate(secondsSinceEpoch: event.at).rfc5322)  \(event.queueID)  \(event.recipient)  \(event.outcome.rawValue)  \(event.detail)"
+        }
+    }
+
+    /// Makes one message (or all) due now; the running server picks them up within its poll interval.
+    public func flushQueue(id: String?) async throws -> Int {
+        try await queueStore.flushQueue(id: id, now: Int64(Date().timeIntervalSince1970))
+    }
+
+    /// Removes a message from the queue without a bounce (like `postsuper -d`); the history keeps a line for it.
+    public func removeFromQueue(id: String) async throws {
+        guard let entry = try await queueStore.queueEntry(id: id) else { throw MailStoreError.queueEntryNotFound(id) }
+        let now = Int64(Date().timeIntervalSince1970)
+        let events = entry.recipients.filter { $0.status == .pending }.map {
+            QueueEvent(queueID: id, at: now, recipient: $0.address, outcome: .removed, detail: "removed by the administrator")
+        }
+        try await queueStore.recordQueueAttempt(QueueAttempt(
+            queueID: id, recipients: Dictionary(uniqueKeysWithValues: entry.recipients.map { ($0.address, (.failed, "removed by the administrator")) }),
+            nextAttemptAt: now, lastError: nil, events: events))
+    }
+
+    static func duration(_ seconds: Int64) -> String {
+        let s = max(0, seconds)
+        if s < 120 { return "\(s)s" }
+        if s < 7200 { return "\(s / 60)m" }
+        if s < 172_800 { return "\(s / 3600)h\(s % 3600 / 60)m" }
+        return "\(s / 86_400)d\(s % 86_400 / 3600)h"
+    }
 }

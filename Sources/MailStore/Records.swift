@@ -175,3 +175,25 @@ public enum MailStoreError: Error, Equatable, Sendable {
     /// A fault of the backend (disk, database); logged with detail, shown to clients as a temporary failure.
     case storage(String)
 }
+
+extension MailStoreError: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .mailboxNotFound(let name): "no mailbox named '\(name)'"
+        case .mailboxExists(let name): "mailbox '\(name)' already exists"
+        case .cannotDeleteInbox: "INBOX cannot be deleted"
+        case .invalidMailboxName(let name): "'\(name)' is not a valid mailbox name"
+        case .accountNotFound(let name): "no such user '\(name)'"
+        case .accountExists(let name): "user '\(name)' already exists"
+        case .domainNotFound(let name): "no such domain '\(name)'"
+        case .domainExists(let name): "domain '\(name)' already exists"
+        case .domainNotEmpty(let name): "domain '\(name)' still has users or aliases"
+        case .aliasExists(let text): "alias \(text) already exists"
+        case .aliasNotFound(let text): "no such alias '\(text)'"
+        case .blobMissing(let blob): "message data \(blob.hex) is missing"
+        case .quotaExceeded: "over quota"
+        case .queueEntryNotFound(let id): "no queued message with id '\(id)' (see: letterbox queue list)"
+        case .storage(let detail): "storage error: \(detail)"
+        }
+    }
+}

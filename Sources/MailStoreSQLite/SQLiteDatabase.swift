@@ -115,6 +115,19 @@ public final class SQLiteDatabase: Sendable {
         migrator.registerMigration("v3: quotas") { db in
             try db.execute(sql: "ALTER TABLE account ADD COLUMN quota INTEGER")
         }
+        migrator.registerMigration("v4: queue history") { db in
+            try db.execute(sql: """
+                ALTER TABLE queue_message ADD COLUMN delay_warned INTEGER NOT NULL DEFAULT 0;
+                CREATE TABLE queue_event (
+                    queue_id TEXT NOT NULL,
+                    at INTEGER NOT NULL,
+                    recipient TEXT NOT NULL,
+                    outcome TEXT NOT NULL,                 -- delivered | deferred | failed | expired | bounced | warned | removed
+                    detail TEXT NOT NULL
+                );
+                CREATE INDEX queue_event_at ON queue_event (at);
+                """)
+        }
         return migrator
     }
 }

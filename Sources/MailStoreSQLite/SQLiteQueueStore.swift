@@ -41,6 +41,69 @@ extension SQLiteMailStore: QueueStore {
         }
     }
 
+    public func dueQueueEntries(now: Int64, limit: Int) async throws -> [QueueEntry] {
+        try await read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM queue_message WHERE next_attempt_at <= ?
+                AND EXISTS (SELECT 1 FROM queue_recipient r WHERE r.queue_id = queue_message.id AND r.status = 'pending')
+                ORDER BY next_attempt_at, created_at, id LIMIT ?
+                """, arguments: [now, limit]).map { try Self.queueEntry(db, row: $0) }
+        }
+    }
+
+    public func nextQueueAttempt() async throws -> Int64? {
+        try await read { db in try Int64.fetchOne(db, sql: "SELECT MIN(next_attempt_at) FROM queue_message") }
+    }
+
+    public func recordQueueAttempt(_ attempt: QueueAttempt) async throws {
+        try await write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM queue_message WHERE id = ?", arguments: [attempt.queueID]) != nil else {
+                throw MailStoreError.queueEntryNotFound(attempt.queueID)
+            }
+            for (address, (status, error)) in attempt.recipients {
+                try db.execute(sql: "UPDATE queue_recipient SET status = ?, last_error = ? WHERE queue_id = ? AND address = ?",
+                               arguments: [status.rawValue, error, attempt.queueID, address])
+            }
+            for event in attempt.events {
+                try db.execute(sql: "INSERT INTO queue_event (queue_id, at, recipient, outcome, detail) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [event.queueID, event.at, event.recipient, event.outcome.rawValue, event.detail])
+            }
+            let pending = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM queue_recipient WHERE queue_id = ? AND status = 'pending'",
+                                           arguments: [attempt.queueID]) ?? 0
+            if pending == 0 {
+                try db.execute(sql: "DELETE FROM queue_message WHERE id = ?", arguments: [attempt.queueID])
+            } else {
+                try db.execute(sql: """
+                    UPDATE queue_message SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?,
+                    delay_warned = MAX(delay_warned, ?) WHERE id = ?
+                    """, arguments: [attempt.nextAttemptAt, attempt.lastError, attempt.delayWarned ? 1 : 0, attempt.queueID])
+            }
+            // The history is for administrators, not an archive: keep the last 30 days.
+            try db.execute(sql: "DELETE FROM queue_event WHERE at < ?", arguments: [(attempt.events.first?.at ?? 0) - 30 * 86_400])
+        }
+    }
+
+    public func flushQueue(id: String?, now: Int64) async throws -> Int {
+        try await write { db in
+            if let id {
+                try db.execute(sql: "UPDATE queue_message SET next_attempt_at = ? WHERE id = ?", arguments: [now, id])
+                if db.changesCount == 0 { throw MailStoreError.queueEntryNotFound(id) }
+            } else {
+                try db.execute(sql: "UPDATE queue_message SET next_attempt_at = ?", arguments: [now])
+            }
+            return db.changesCount
+        }
+    }
+
+    public func queueHistory(limit: Int) async throws -> [QueueEvent] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM queue_event ORDER BY rowid DESC LIMIT ?", arguments: [limit]).reversed().map { row in
+                QueueEvent(queueID: row["queue_id"], at: row["at"], recipient: row["recipient"],
+                           outcome: QueueEvent.Outcome(rawValue: row["outcome"]) ?? .deferred, detail: row["detail"])
+            }
+        }
+    }
+
     static func queueEntry(_ db: Database, row: Row) throws -> QueueEntry {
         let id: String = row["id"]
         let recipients = try Row.fetchAll(db, sql: "SELECT * FROM queue_recipient WHERE queue_id = ? ORDER BY address", arguments: [id]).map { row in
@@ -51,6 +114,6 @@ extension SQLiteMailStore: QueueStore {
         let parameters = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: String] ?? [:]
         return QueueEntry(id: id, sender: row["sender"], blob: BlobID(hex: row["blob"])!, size: row["size"], parameters: parameters,
                           createdAt: row["created_at"], attempts: row["attempts"], nextAttemptAt: row["next_attempt_at"],
-                          lastError: row["last_error"], recipients: recipients)
+                          lastError: row["last_error"], recipients: recipients, delayWarned: row["delay_warned"])
     }
 }

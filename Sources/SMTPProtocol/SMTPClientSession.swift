@@ -16,25 +16,35 @@ public struct SMTPClientSession: Sendable {
         public var tlsPolicy: SMTPClientTLSPolicy
         /// Use BDAT when the server offers CHUNKING. Default false (DATA).
         public var preferChunking: Bool
+        /// Log in with AUTH PLAIN (RFC 4954, RFC 4616) before MAIL — for a smarthost. Sent only over TLS.
+        public var credentials: SMTPClientCredentials?
+        /// After a message, wait for `send(_:)` (the next message on this connection) or `quit()` instead of sending QUIT.
+        public var keepsConnectionOpen: Bool
 
-        public init(hostname: String, tlsPolicy: SMTPClientTLSPolicy = .opportunistic, preferChunking: Bool = false) {
+        public init(
+            hostname: String, tlsPolicy: SMTPClientTLSPolicy = .opportunistic, preferChunking: Bool = false,
+            credentials: SMTPClientCredentials? = nil, keepsConnectionOpen: Bool = false
+        ) {
             self.hostname = hostname
             self.tlsPolicy = tlsPolicy
             self.preferChunking = preferChunking
+            self.credentials = credentials
+            self.keepsConnectionOpen = keepsConnectionOpen
         }
     }
 
     enum Expecting: Hashable, Sendable {
-        case greeting, ehlo, helo, startTLS, tlsHandshake
+        case greeting, ehlo, helo, startTLS, tlsHandshake, authentication, reset
         case mail, recipient(Int), data, message, quit, done
     }
 
     public let configuration: Configuration
-    public let message: SMTPOutboundMessage
+    public private(set) var message: SMTPOutboundMessage
     public private(set) var extensions = SMTPServerExtensions(ehloReply: nil)
     public private(set) var tlsActive = false
     private var expecting: [Expecting] = [.greeting]
     private var recipientReplies: [SMTPReply?]
+    private var authenticated = false
     private var mailFailed: SMTPReply?
     private var result: SMTPClientResult?
     /// Commands still to send when the server does not pipeline.
@@ -79,6 +89,13 @@ public struct SMTPClientSession: Sendable {
             return beginTransaction()
         case .tlsHandshake:
             return finish(.protocolError)
+        case .authentication:
+            guard reply.code == 235 else { return finish(.failed(stage: .authentication, reply: reply)) }
+            authenticated = true
+            return beginTransaction()
+        case .reset:
+            guard reply.isPositive else { return finish(.failed(stage: .mail, reply: reply)) }
+            return beginTransaction()
         case .mail:
             if !reply.isPositive { mailFailed = reply }
             return expecting.isEmpty ? afterRecipients() : []
@@ -127,8 +144,35 @@ public struct SMTPClientSession: Sendable {
             if extensions.has("STARTTLS") { return [send("STARTTLS")] + expect(.startTLS) }
             if configuration.tlsPolicy == .required { return finish(.tlsUnavailable) }
         }
+        if let credentials = configuration.credentials, !authenticated {
+            // A password never crosses the network in clear, whatever the TLS policy says.
+            guard tlsActive else { return finish(.tlsUnavailable) }
+            let plain = [0] + Array(credentials.username.utf8) + [0] + Array(credentials.password.utf8)
+            return [send("AUTH PLAIN \(Base64.encode(plain))")] + expect(.authentication)
+        }
         return beginTransaction()
     }
+
+    /// With `keepsConnectionOpen`, after `.finished`: sends `next` on the same connection (RSET first, RFC 5321 §4.1.1.5).
+    public mutating func send(_ next: SMTPOutboundMessage) -> [SMTPClientAction] {
+        guard result != nil, expecting.isEmpty else { return [] }
+        message = next
+        result = nil
+        mailFailed = nil
+        pendingCommands = []
+        recipientReplies = Array(repeating: nil, count: next.recipients.count)
+        return [send("RSET")] + expect(.reset)
+    }
+
+    /// With `keepsConnectionOpen`, after `.finished`: ends the session.
+    public mutating func quit() -> [SMTPClientAction] {
+        guard expecting.isEmpty else { return [.close] }
+        expecting = [.quit]
+        return [send("QUIT")]
+    }
+
+    /// True while a kept-open session waits for `send(_:)` or `quit()`.
+    public var isIdle: Bool { result != nil && expecting.isEmpty }
 
     private mutating func beginTransaction() -> [SMTPClientAction] {
         let size = UInt64(message.body.readableBytes)
@@ -217,6 +261,18 @@ public struct SMTPClientSession: Sendable {
 
     private mutating func finish(_ outcome: SMTPClientOutcome, messageReply: SMTPReply? = nil) -> [SMTPClientAction] {
         result = makeResult(outcome, messageReply: messageReply)
+        // Only a connection in a known, clean state is reused: after a delivered or refused transaction, not after a
+        // failure to greet, log in or agree on TLS.
+        let reusable: Bool
+        switch outcome {
+        case .delivered, .allRecipientsRefused, .messageTooLarge, .needs8BitMIME, .needsSMTPUTF8: reusable = true
+        case .failed(let stage, let reply): reusable = (stage == .mail || stage == .data || stage == .message) && reply.code != 421
+        case .tlsUnavailable, .requireTLSUnsupported, .protocolError: reusable = false
+        }
+        if configuration.keepsConnectionOpen, reusable {
+            expecting = []
+            return [.finished(result!)]
+        }
         expecting = [.quit]
         return [.finished(result!), send("QUIT")]
     }

@@ -74,7 +74,18 @@ public enum SMTPClientOutcome: Hashable, Sendable {
 }
 
 public enum SMTPClientStage: Hashable, Sendable {
-    case greeting, hello, startTLS, mail, data, message
+    case greeting, hello, startTLS, authentication, mail, data, message
+}
+
+/// A username and password for AUTH PLAIN to a smarthost.
+public struct SMTPClientCredentials: Hashable, Sendable {
+    public var username: String
+    public var password: String
+
+    public init(username: String, password: String) {
+        self.username = username
+        self.password = password
+    }
 }
 
 public struct SMTPClientResult: Hashable, Sendable {

@@ -194,3 +194,51 @@ struct AliasCommand: AsyncParsableCommand {
         }
     }
 }
+
+struct QueueCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "queue", abstract: "Look at and manage the outbound queue (mail waiting for other servers).",
+        subcommands: [List.self, Flush.self, Remove.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List queued messages: id, sender, recipients with status, attempts, next try, last error.")
+        @OptionGroup var store: StoreOptions
+        @Flag(help: "Also show the recent delivery history (delivered, deferred, bounced).") var history = false
+        func run() async throws {
+            try await administer {
+                let system = try store.open(.mustExist)
+                let lines = try await system.queueListing()
+                print(lines.isEmpty ? "the queue is empty" : lines.joined(separator: "\n"))
+                if history {
+                    print("\nhistory:")
+                    for line in try await system.queueHistory() { print(line) }
+                }
+            }
+        }
+    }
+
+    struct Flush: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Try one queued message (or all) again now.")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "Queue id; all messages when omitted.") var id: String?
+        func run() async throws {
+            try await administer {
+                let count = try await store.open(.mustExist).flushQueue(id: id)
+                print("\(count) message\(count == 1 ? "" : "s") will be tried again now")
+            }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a queued message without sending a bounce.")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "Queue id.") var id: String
+        func run() async throws {
+            try await administer {
+                try await store.open(.mustExist).removeFromQueue(id: id)
+                print("removed \(id) from the queue")
+            }
+        }
+    }
+}
