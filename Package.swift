@@ -119,7 +119,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DeliveryTests",
-            dependencies: ["Delivery", "MailStore", "MailStoreSQLite", "MailTestSupport", "MailCore"],
+            dependencies: ["Delivery", "MailStore", "MailStoreSQLite", "MailTestSupport", "MailCore", "Directory", "SMTPProtocol", nioCore, logging],
             swiftSettings: strict
         ),
         .testTarget(

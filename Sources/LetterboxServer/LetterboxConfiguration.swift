@@ -170,6 +170,17 @@ public struct LetterboxConfiguration: Sendable, Equatable {
 
     public static func parse(toml text: String, source: String = "config", base: LetterboxConfiguration = LetterboxConfiguration()) throws(ConfigurationError) -> LetterboxConfiguration {
         var reader = try ConfigurationReader(toml: text, source: source)
+        return try parse(&reader, base: base)
+    }
+
+    /// Every key the configuration file may hold (what the parser reads), e.g. "smtp.max_recipients".
+    public static var settingKeys: Set<String> {
+        guard var reader = try? ConfigurationReader(toml: "", source: "keys") else { return [] }
+        _ = try? parse(&reader, base: LetterboxConfiguration())
+        return reader.consumed
+    }
+
+    static func parse(_ reader: inout ConfigurationReader, base: LetterboxConfiguration) throws(ConfigurationError) -> LetterboxConfiguration {
         var configuration = base
         if let hostname = try reader.string("hostname") {
             guard isValidHostname(hostname) else { throw ConfigurationError(key: "hostname", value: hostname, problem: "not a valid host name") }

@@ -96,12 +96,24 @@ public struct SMTPClientResult: Hashable, Sendable {
     public var messageReply: SMTPReply?
     /// Whether the session ran over TLS.
     public var tlsActive: Bool
+
+    public init(outcome: SMTPClientOutcome, recipients: [SMTPRecipientResult], messageReply: SMTPReply?, tlsActive: Bool) {
+        self.outcome = outcome
+        self.recipients = recipients
+        self.messageReply = messageReply
+        self.tlsActive = tlsActive
+    }
 }
 
 public struct SMTPRecipientResult: Hashable, Sendable {
     public var recipient: SMTPRecipient
     /// The RCPT reply; once the body is refused or accepted, the final reply for accepted recipients.
     public var reply: SMTPReply
+
+    public init(recipient: SMTPRecipient, reply: SMTPReply) {
+        self.recipient = recipient
+        self.reply = reply
+    }
 }
 
 /// Extensions the server advertised in its EHLO reply (RFC 5321 §4.1.1.1).

@@ -98,12 +98,14 @@ import Testing
         let configuration = try LetterboxConfiguration.parse(toml: text)
         #expect(configuration.hostname == "mail.example.org")
         // Every key the parser reads appears in the example file.
-        let keys = ["hostname", "data_dir", "listen.smtp", "listen.submission", "listen.submissions", "listen.imap", "listen.imaps",
-                    "listen.http", "tls.cert", "tls.key", "auth.allow_cleartext", "auth.min_password_length",
-                    "auth.credential_iterations", "auth.login_cache_size", "dns.servers", "log.level"]
-        for key in keys {
-            let leaf = key.split(separator: ".").last!
-            #expect(text.contains("\n\(leaf) = "), "letterbox.example.toml documents \(key)")
+        let keys = LetterboxConfiguration.settingKeys
+        #expect(keys.contains("smtp.max_recipients") && keys.contains("delivery.smarthost") && keys.count > 40)
+        for key in keys.sorted() {
+            let parts = key.split(separator: ".")
+            let leaf = parts.last!
+            #expect(text.contains("\n\(leaf) = ") || text.contains("\n# \(leaf) = ") || text.contains("\n[\(key)]"),
+                    "letterbox.example.toml documents \(key)")
+            if parts.count == 2 { #expect(text.contains("\n[\(parts[0])]"), "letterbox.example.toml has a [\(parts[0])] section for \(key)") }
         }
     }
 
