@@ -212,4 +212,52 @@ struct Resolver: DNSResolving {
         #expect(try await store.queueHistory(limit: 10).map(\.outcome) == [.failed], "no bounce of a bounce")
         #expect(try await store.queueEntries().isEmpty)
     }
+
+    /// A message queued `age` seconds ago by alice@local.test for bob@remote.test, whose route is a closed port.
+    func queueOld(age: Int64, notify: String? = nil) async throws -> (QueueRunner, AccountID, String) {
+        try await directoryStore.addDomain(DomainName("local.test")!)
+        let alice = try await directoryStore.addAccount(address: EmailAddress("alice@local.test")!, credential: "x", mailboxes: defaultMailboxes)
+        let (runner, _) = runner(Resolver()) { $0.routes["remote.test"] = OutboundRoute(host: "127.0.0.1", port: 9, tls: .opportunistic) }
+        let blob = try await store.blobs.put(Array("Subject: old news\r\n\r\nbody\r\n".utf8))
+        let now = QueueRunner.now()
+        try await store.enqueue(QueueEntry(id: "old1", sender: "alice@local.test", blob: blob, size: 30, createdAt: now - age,
+                                           attempts: 3, nextAttemptAt: now, recipients: [QueuedRecipient(address: "bob@remote.test", notify: notify)]))
+        return (runner, alice.id, "old1")
+    }
+
+    func inboxTexts(_ account: AccountID) async throws -> [String] {
+        let inbox = try #require(try await store.mailbox(of: account, named: "INBOX"))
+        var texts: [String] = []
+        for record in try await store.messages(in: inbox.id) { texts.append(String(decoding: try await store.blobs.get(record.blob), as: UTF8.self)) }
+        return texts
+    }
+
+    @Test func delayWarningIsSentOnceAndTheMessageStays() async throws {
+        let (runner, alice, id) = try await queueOld(age: 5 * 3600)
+        await runner.runOnce()
+        var texts = try await inboxTexts(alice)
+        #expect(texts.count == 1 && texts[0].contains("Action: delayed") && texts[0].contains("Delayed Mail"))
+        let entry = try #require(try await store.queueEntry(id: id))
+        #expect(entry.delayWarned && entry.recipients[0].status == .pending)
+        _ = try await store.flushQueue(id: id, now: 0)
+        await runner.runOnce()
+        texts = try await inboxTexts(alice)
+        #expect(texts.count == 1, "one warning per message")
+    }
+
+    @Test func notifyNeverSuppressesTheWarning() async throws {
+        let (runner, alice, _) = try await queueOld(age: 5 * 3600, notify: "NEVER")
+        await runner.runOnce()
+        #expect(try await inboxTexts(alice).isEmpty)
+    }
+
+    @Test func expiredMessageBouncesWithTheLastError() async throws {
+        let (runner, alice, id) = try await queueOld(age: 5 * 86_400 + 60)
+        await runner.runOnce()
+        #expect(try await store.queueEntry(id: id) == nil)
+        let texts = try await inboxTexts(alice)
+        #expect(texts.count == 1)
+        #expect(texts[0].contains("Action: failed") && texts[0].contains("Status: 4.4.7") && texts[0].contains("cannot connect"))
+        #expect(try await store.queueHistory(limit: 10).map(\.outcome) == [.expired, .bounced])
+    }
 }
