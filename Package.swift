@@ -31,6 +31,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "letterbox", targets: ["letterbox"]),
+        .executable(name: "letterbox-load", targets: ["letterbox-load"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
@@ -44,6 +45,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // Pure modules: no sockets, files or logging.
@@ -93,6 +95,12 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(name: "letterbox", dependencies: ["LetterboxServer", argumentParser, logging], swiftSettings: strict),
+        // The load generator for benchmarks (issue 9): talks SMTP/IMAP to any server; uses none of our modules.
+        .executableTarget(
+            name: "letterbox-load",
+            dependencies: [nioCore, nioPosix, nioSSL, argumentParser, .product(name: "Histogram", package: "hdrhistogram-swift")],
+            swiftSettings: strict
+        ),
 
         // Tests.
         .target(

@@ -1,0 +1,354 @@
+#!/usr/bin/env python3
+"""Benchmarks Letterbox against Postfix + Dovecot (Debian packages) on this machine, in one run, each workload against
+each server in turn, several rounds, reporting medians and the ratio Letterbox / peer. Called by bench/run, which
+installs the peers and builds Letterbox in release mode. Durability stays on everywhere (fsync is never disabled).
+
+Workloads (issue 9):
+  1. SMTP inbound: messages/s accepted AND delivered into mailboxes, at 8 and 64 connections
+     (Letterbox: 250 means stored; Postfix: until the last message is in Dovecot's Maildir via LMTP).
+  2. IMAP mixed workload (letterbox-load imap): operations/s at 10 and 100 clients.
+  3. Large mailbox: SELECT, FETCH 1:* (UID FLAGS), UID SEARCH TEXT latency.
+  4. Idle scale: resident memory per authenticated IDLE connection.
+  5. Start-up time and resident memory at rest.
+"""
+import argparse
+import imaplib
+import json
+import os
+import pathlib
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+
+USERS = [f"bench{n}@bench.test" for n in range(1, 11)]
+PASSWORD = "bench-password-42"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.01)
+    raise RuntimeError(f"port {port} never opened")
+
+
+def rss_kb(pids):
+    total = 0
+    for pid in pids:
+        try:
+            for line in open(f"/proc/{pid}/status"):
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def pids_named(names):
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                exe = os.readlink(f"/proc/{entry}/exe")
+            except OSError:
+                continue
+            if any(name in exe for name in names):
+                found.append(int(entry))
+    return found
+
+
+class Letterbox:
+    name = "Letterbox"
+
+    def __init__(self, root, binary):
+        self.root, self.binary = root / "letterbox", binary
+        self.smtp_port, self.imap_port = free_port(), free_port()
+        self.config = root / "letterbox.toml"
+        self.config.write_text(
+            f'hostname = "bench-letterbox.test"\ndata_dir = "{self.root}"\n'
+            f'[listen]\nsmtp = "127.0.0.1:{self.smtp_port}"\nsubmission = ""\nsubmissions = ""\n'
+            f'imap = "127.0.0.1:{self.imap_port}"\nimaps = ""\nhttp = ""\n'
+            '[auth]\nallow_cleartext = true\n'
+            '[smtp]\nmax_connections = 20000\nmax_connections_per_ip = 20000\n'
+            '[imap]\nmax_connections = 20000\nmax_connections_per_ip = 20000\nmax_connections_per_user = 20000\n'
+            '[log]\nlevel = "warning"\n')
+        self.run("domain", "add", "bench.test")
+        for user in USERS + ["big@bench.test"]:
+            self.run("user", "add", user, "--password", PASSWORD)
+        self.process = None
+
+    def run(self, *args):
+        subprocess.run([str(self.binary / "letterbox"), *args, "--config", str(self.config)], check=True, capture_output=True)
+
+    def start(self):
+        started = time.monotonic()
+        self.process = subprocess.Popen([str(self.binary / "letterbox"), "serve", "--config", str(self.config)],
+                                        stdout=subprocess.DEVNULL, stderr=open(self.root.parent / "letterbox.err", "a"))
+        wait_port(self.smtp_port)
+        wait_port(self.imap_port)
+        return time.monotonic() - started
+
+    def pids(self):
+        return [self.process.pid]
+
+    def delivered(self):
+        return None  # 250 means stored: nothing to wait for
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=60)
+
+
+class PostfixDovecot:
+    name = "Postfix+Dovecot"
+
+    def __init__(self, root):
+        self.root = root / "peer"
+        self.smtp_port, self.imap_port = free_port(), free_port()
+        d = self.root / "dovecot"
+        for sub in ["run", "state", "home"]:
+            (d / sub).mkdir(parents=True, exist_ok=True)
+        shutil.chown(d / "home", "mail", "mail")
+        for p in [root, self.root, d]:
+            os.chmod(p, 0o755)
+        (d / "users").write_text("".join(f"{u}:{{PLAIN}}{PASSWORD}\n" for u in USERS + ["big@bench.test"]))
+        self.dovecot_conf = d / "dovecot.conf"
+        self.dovecot_conf.write_text(f"""
+instance_name = bench-dovecot
+base_dir = {d}/run
+state_dir = {d}/state
+listen = 127.0.0.1
+protocols = imap lmtp
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain
+first_valid_uid = 8
+last_valid_uid = 8
+first_valid_gid = 8
+last_valid_gid = 8
+mail_location = maildir:~/Maildir
+mail_max_userip_connections = 20000
+log_path = {d}/dovecot.log
+default_process_limit = 20000
+default_client_limit = 40000
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {d}/users
+}}
+userdb {{
+  driver = static
+  args = uid=mail gid=mail home={d}/home/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {self.imap_port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+  service_count = 0
+  process_min_avail = 2
+  client_limit = 20000
+}}
+service imap {{
+  service_count = 100
+  process_min_avail = 2
+  process_limit = 20000
+}}
+service auth {{
+  client_limit = 40000
+}}
+service lmtp {{
+  unix_listener lmtp {{
+    mode = 0666
+  }}
+}}
+""")
+        p = self.root / "postfix"
+        (p / "queue").mkdir(parents=True, exist_ok=True)
+        (p / "data").mkdir(parents=True, exist_ok=True)
+        shutil.chown(p / "data", "postfix", "postfix")
+        master = open("/etc/postfix/master.cf").read().splitlines()
+        master = [line for line in master if not line.startswith("smtp      inet")]
+        master.insert(0, f"127.0.0.1:{self.smtp_port} inet n - n - - smtpd")
+        (p / "master.cf").write_text("\n".join(master) + "\n")
+        (p / "main.cf").write_text(f"""
+compatibility_level = 3.6
+queue_directory = {p}/queue
+data_directory = {p}/data
+maillog_file = {p}/maillog
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+myhostname = bench-postfix.test
+mydestination =
+mynetworks =
+virtual_mailbox_domains = bench.test
+virtual_transport = lmtp:unix:{d}/run/lmtp
+default_transport = discard:
+relay_transport = discard:
+smtpd_helo_required = yes
+disable_vrfy_command = yes
+smtpd_forbid_bare_newline = yes
+message_size_limit = 52428800
+default_process_limit = 200
+smtpd_client_connection_count_limit = 0
+""")
+        self.postfix_dir = p
+
+    def start(self):
+        started = time.monotonic()
+        subprocess.run(["dovecot", "-c", str(self.dovecot_conf)], check=True)
+        subprocess.run(["postfix", "-c", str(self.postfix_dir), "start"], check=True, capture_output=True)
+        wait_port(self.smtp_port)
+        wait_port(self.imap_port)
+        return time.monotonic() - started
+
+    def pids(self):
+        return pids_named(["/usr/lib/postfix", "/usr/sbin/dovecot", "/usr/lib/dovecot"])
+
+    def maildir_count(self):
+        total = 0
+        for home in (self.root / "dovecot" / "home").glob("*"):
+            for sub in ["new", "cur"]:
+                folder = home / "Maildir" / sub
+                if folder.exists():
+                    total += len(os.listdir(folder))
+        return total
+
+    def delivered(self):
+        return self.maildir_count()
+
+    def stop(self):
+        subprocess.run(["postfix", "-c", str(self.postfix_dir), "stop"], capture_output=True)
+        subprocess.run(["doveadm", "-c", str(self.dovecot_conf), "stop"], capture_output=True)
+        time.sleep(1)
+
+
+def load(binary, *args):
+    output = subprocess.run([str(binary / "letterbox-load"), *args, "--json"], check=True, capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def smtp_inbound(binary, server, connections, total):
+    before = server.delivered()
+    started = time.monotonic()
+    result = load(binary, "smtp", "--port", str(server.smtp_port), "--connections", str(connections),
+                  "--messages", str(total // connections), *sum((["--to", u] for u in USERS), []))
+    if before is not None:  # wait until every accepted message is in a mailbox
+        target = before + result["operations"]
+        while server.delivered() < target and time.monotonic() - started < 600:
+            time.sleep(0.02)
+    elapsed = time.monotonic() - started
+    return result["operations"] / elapsed, result
+
+
+def large_mailbox(binary, server, count):
+    load(binary, "smtp", "--port", str(server.smtp_port), "--connections", "8", "--messages", str(count // 8), "--to", "big@bench.test")
+    if server.delivered() is not None:
+        deadline = time.monotonic() + 900
+        while time.monotonic() < deadline:
+            client = imaplib.IMAP4("127.0.0.1", server.imap_port)
+            client.login("big@bench.test", PASSWORD)
+            typ, data = client.select("INBOX", readonly=True)
+            client.logout()
+            if int(data[0]) >= count // 8 * 8:
+                break
+            time.sleep(1)
+    timings = {"select": [], "fetch_flags": [], "search_text": []}
+    for _ in range(3):
+        client = imaplib.IMAP4("127.0.0.1", server.imap_port)
+        client.login("big@bench.test", PASSWORD)
+        t = time.monotonic(); client.select("INBOX"); timings["select"].append(time.monotonic() - t)
+        t = time.monotonic(); client.uid("FETCH", "1:*", "(UID FLAGS)"); timings["fetch_flags"].append(time.monotonic() - t)
+        t = time.monotonic(); client.uid("SEARCH", None, "TEXT", '"letterboxbench"'); timings["search_text"].append(time.monotonic() - t)
+        client.logout()
+    return {k: statistics.median(v) * 1000 for k, v in timings.items()}
+
+
+def idle_memory(binary, server, connections):
+    before = rss_kb(server.pids())
+    process = subprocess.Popen([str(binary / "letterbox-load"), "imap", "--port", str(server.imap_port), "--clients", str(connections),
+                                "--seconds", "40", "--idle", "--password", PASSWORD, *sum((["--user", u] for u in USERS), []), "--json"],
+                               stdout=subprocess.PIPE, text=True)
+    time.sleep(30)  # connections log in and IDLE; measure while they all are
+    during = rss_kb(server.pids())
+    out, _ = process.communicate(timeout=120)
+    result = json.loads(out.strip().splitlines()[-1])
+    return (during - before) / connections, result
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin", required=True)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="small sizes, one round (a smoke run)")
+    parser.add_argument("--large", type=int, default=100_000)
+    parser.add_argument("--idle", type=int, default=10_000)
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.large, args.idle = 1, 2_000, 500
+    resource.setrlimit(resource.RLIMIT_NOFILE, (200_000, 200_000))
+    binary = pathlib.Path(args.bin)
+    root = pathlib.Path(tempfile.mkdtemp(prefix="letterbox-bench-"))
+    servers = [Letterbox(root, binary), PostfixDovecot(root)]
+    results = {s.name: {} for s in servers}
+
+    def record(server, key, value):
+        results[server.name].setdefault(key, []).append(value)
+
+    for server in servers:
+        record(server, "startup_ms", server.start() * 1000)
+        time.sleep(2)
+        record(server, "rss_at_rest_kb", rss_kb(server.pids()))
+    try:
+        for round_number in range(args.rounds):
+            for server in servers:  # alternate A/B inside each round: the machine is shared and noisy
+                for connections in (8, 64):
+                    rate, _ = smtp_inbound(binary, server, connections, 2_000 if not args.quick else 400)
+                    record(server, f"smtp_{connections}_msgs_per_s", rate)
+                for clients in (10, 100):
+                    result = load(binary, "imap", "--port", str(server.imap_port), "--clients", str(clients), "--seconds", "20",
+                                  "--password", PASSWORD, *sum((["--user", u] for u in USERS), []))
+                    record(server, f"imap_{clients}_ops_per_s", result["per_second"])
+                    record(server, f"imap_{clients}_errors", result["errors"])
+        for server in servers:
+            for key, value in large_mailbox(binary, server, args.large).items():
+                record(server, f"large_{key}_ms", value)
+            per_connection, result = idle_memory(binary, server, args.idle)
+            record(server, "idle_kb_per_connection", per_connection)
+            record(server, "idle_errors", result["errors"])
+    finally:
+        for server in servers:
+            server.stop()
+    medians = {name: {k: statistics.median(v) for k, v in values.items()} for name, values in results.items()}
+    out = pathlib.Path("bench/results")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "latest.json").write_text(json.dumps({"raw": results, "median": medians, "rounds": args.rounds,
+                                                 "large": args.large, "idle": args.idle}, indent=2))
+    lines = ["| workload | Letterbox | Postfix+Dovecot | Letterbox ÷ peer |", "|---|---:|---:|---:|"]
+    for key in medians["Letterbox"]:
+        a, b = medians["Letterbox"][key], medians["Postfix+Dovecot"].get(key)
+        ratio = f"{a / b:.2f}" if b else "–"
+        lines.append(f"| {key} | {a:,.1f} | {b if b is None else f'{b:,.1f}'} | {ratio} |")
+    table = "\n".join(lines)
+    (out / "latest.md").write_text(table + "\n")
+    print(table)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
