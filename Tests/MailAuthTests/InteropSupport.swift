@@ -70,35 +70,50 @@ enum LoopbackDNS {
 
     static func with(zone: [String], _ body: (DNSResolver, Int) async throws -> Void) async throws {
         guard let binary = Interop.dnsmasq else { return }
-        let port = try await freePort()
         let directory = try Interop.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let config = directory.appendingPathComponent("dnsmasq.conf")
-        let settings = ["port=\(port)", "listen-address=127.0.0.1", "bind-interfaces", "no-resolv", "no-hosts",
-                        "local=/test/", "user=\(NSUserName())", "log-facility=\(directory.path)/dnsmasq.log"]
-        try (settings + zone).joined(separator: "\n").appending("\n").write(to: config, atomically: true, encoding: .utf8)
-        let pid = try Interop.spawn([binary, "--keep-in-foreground", "--conf-file=\(config.path)", "--pid-file="])
-        defer {
-            // SIGKILL: the child inherits the test process's blocked-signal mask, so SIGTERM could stay pending.
-            kill(pid, SIGKILL)
-            _ = Interop.wait(pid)
+        // A port free a moment ago can be taken before dnsmasq binds it: try a few ports.
+        for _ in 0..<3 {
+            let port = try await freePort()
+            let config = directory.appendingPathComponent("dnsmasq-\(port).conf")
+            let settings = ["port=\(port)", "listen-address=127.0.0.1", "bind-interfaces", "no-resolv", "no-hosts",
+                            "local=/test/", "user=\(NSUserName())", "log-facility=\(directory.path)/dnsmasq-\(port).log"]
+            try (settings + zone).joined(separator: "\n").appending("\n").write(to: config, atomically: true, encoding: .utf8)
+            let pid = try Interop.spawn([binary, "--keep-in-foreground", "--conf-file=\(config.path)", "--pid-file="])
+            defer {
+                // SIGKILL: the child inherits the test process's blocked-signal mask, so SIGTERM could stay pending.
+                kill(pid, SIGKILL)
+                _ = Interop.wait(pid)
+            }
+            guard try await isReady(port: port, pid: pid) else { continue }
+            var configuration = DNSResolverConfiguration()
+            configuration.servers = ["127.0.0.1:\(port)"]
+            configuration.timeout = .seconds(1)
+            try await body(try DNSResolver(configuration: configuration), port)
+            return
         }
-        var configuration = DNSResolverConfiguration()
-        configuration.servers = ["127.0.0.1:\(port)"]
-        configuration.timeout = .seconds(1)
-        let resolver = try DNSResolver(configuration: configuration)
-        var ready = false
-        for _ in 0..<50 where !ready {
+        Issue.record("dnsmasq did not start (\(directory.path))")
+    }
+
+    /// Polls with short queries until dnsmasq answers (any definite answer), it exits, or about 5 seconds pass.
+    static func isReady(port: Int, pid: pid_t) async throws -> Bool {
+        var probe = DNSResolverConfiguration()
+        probe.servers = ["127.0.0.1:\(port)"]
+        probe.timeout = .milliseconds(100)
+        probe.attempts = 1
+        let prober = try DNSResolver(configuration: probe)
+        for _ in 0..<50 {
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid { return false }
             do throws(DNSError) {
-                _ = try await resolver.a(DomainName("ready.test")!)
-                ready = true
+                _ = try await prober.a(DomainName("ready.test")!)
+                return true
             } catch .timeout, .serverFailure {
                 try await Task.sleep(for: .milliseconds(50))
             } catch {
-                ready = true
+                return true
             }
         }
-        try #require(ready, "dnsmasq did not start on port \(port)")
-        try await body(resolver, port)
+        return false
     }
 }
