@@ -119,19 +119,7 @@ public struct DKIMVerifier: Sendable {
         case .failure(let failure): return outcome(failure.status, failure.reason)
         }
         result.isTesting = record.isTesting
-        if record.isRevoked { return outcome(.permerror, "key revoked") }
-        guard record.keyType == algorithm.keyType else {
-            return outcome(.permerror, "key type \(record.keyType.rawValue) does not match \(algorithm.rawValue)")
-        }
-        if let hashes = record.hashAlgorithms, !hashes.contains("sha256") {
-            return outcome(.permerror, "key record does not allow sha256 (h=)")
-        }
-        guard record.serviceTypes.contains("*") || record.serviceTypes.contains("email") else {
-            return outcome(.permerror, "key record not for email (s=)")
-        }
-        if record.isStrictIdentity, signature.identityDomain != signature.domain {
-            return outcome(.permerror, "key record forbids subdomains in i= (t=s)")
-        }
+        if let problem = Self.keyProblem(record, for: signature, algorithm: algorithm) { return outcome(.permerror, problem) }
 
         var body = signature.canonicalization.body.canonicalize(body: message.body)
         var unsignedBytes = 0
@@ -153,6 +141,22 @@ public struct DKIMVerifier: Sendable {
         case .unusableKey(let reason):
             return outcome(.permerror, reason)
         }
+    }
+
+    /// §6.1.2 steps 6–10 and §3.6.1: why this key record cannot check this signature, if it cannot.
+    static func keyProblem(_ record: DKIMPublicKeyRecord, for signature: DKIMSignature, algorithm: DKIMAlgorithm) -> String? {
+        if record.isRevoked { return "key revoked" }
+        guard record.keyType == algorithm.keyType else {
+            return "key type \(record.keyType.rawValue) does not match \(algorithm.rawValue)"
+        }
+        if let hashes = record.hashAlgorithms, !hashes.contains("sha256") { return "key record does not allow sha256 (h=)" }
+        guard record.serviceTypes.contains("*") || record.serviceTypes.contains("email") else {
+            return "key record not for email (s=)"
+        }
+        if record.isStrictIdentity, signature.identityDomain != signature.domain {
+            return "key record forbids subdomains in i= (t=s)"
+        }
+        return nil
     }
 
     struct KeyFailure: Error {
