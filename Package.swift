@@ -66,6 +66,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "DNS", dependencies: ["MailCore", nioCore, nioPosix], swiftSettings: strict),
+        .target(name: "MailAuth", dependencies: ["MailCore", "MIME", crypto, cryptoExtras], swiftSettings: strict),
 
         // Network.
         .target(
@@ -112,6 +113,11 @@ let package = Package(
         .testTarget(name: "MailCoreTests", dependencies: ["MailCore"], swiftSettings: strict),
         .testTarget(name: "MIMETests", dependencies: ["MIME", "MailCore"], swiftSettings: strict),
         .testTarget(name: "SASLTests", dependencies: ["SASL", "MailCore"], swiftSettings: strict),
+        .testTarget(
+            name: "MailAuthTests",
+            dependencies: ["MailAuth", "MailCore", "DNS", crypto, cryptoExtras, nioCore, nioPosix],
+            swiftSettings: strict
+        ),
         .testTarget(name: "DNSTests", dependencies: ["DNS", "MailCore", nioCore, nioPosix], swiftSettings: strict),
         .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol", "MailCore", nioCore], swiftSettings: strict),
         .testTarget(name: "IMAPProtocolTests", dependencies: ["IMAPProtocol", "MailCore", "MIME", nioCore], swiftSettings: strict),

@@ -1,0 +1,119 @@
+import DNS
+import Foundation
+import MailCore
+import NIOCore
+import NIOPosix
+import Testing
+
+/// Runs outside tools for the interop tests; each test is skipped (with the install command) when its tool is missing.
+enum Interop {
+    static func python(_ script: String, arguments: [String] = [], stdin: [UInt8] = []) throws -> (status: Int32, output: String) {
+        try run("/usr/bin/env", ["python3", "-c", script] + arguments, stdin: stdin)
+    }
+
+    /// Runs a program with `stdin` as its input and returns its exit status and its output (stdout and stderr).
+    /// posix_spawn + waitpid rather than Foundation's Process: on a 2-core machine the cooperative pool has two threads,
+    /// and Process's exit monitoring could stall behind tests blocked in it.
+    static func run(_ executable: String, _ arguments: [String], stdin: [UInt8] = []) throws -> (status: Int32, output: String) {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let input = directory.appendingPathComponent("stdin"), output = directory.appendingPathComponent("output")
+        try Data(stdin).write(to: input)
+        let shell = ["/bin/sh", "-c", "i=$1; o=$2; shift 2; exec \"$@\" <\"$i\" >\"$o\" 2>&1", "sh", input.path, output.path]
+        let pid = try spawn(shell + [executable] + arguments)
+        let status = wait(pid)
+        let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+        return (status, text)
+    }
+
+    static func spawn(_ arguments: [String]) throws -> pid_t {
+        var pid: pid_t = 0
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        let rc = posix_spawn(&pid, arguments[0], nil, nil, argv, environ)
+        guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EINVAL) }
+        return pid
+    }
+
+    /// The exit status (or 128 + signal).
+    static func wait(_ pid: pid_t) -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1, errno == EINTR {}
+        return status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+    }
+
+    static func pythonHas(_ modules: String) -> Bool {
+        (try? python("import \(modules)").status) == 0
+    }
+
+    static let hasDkimpy = pythonHas("dkim, nacl")
+    static let hasPyspf = pythonHas("spf, dns.resolver")
+    static let opendkimTestmsg: String? = ["/usr/sbin/opendkim-testmsg", "/usr/bin/opendkim-testmsg"]
+        .first { FileManager.default.isExecutableFile(atPath: $0) }
+    static let dnsmasq: String? = ["/usr/sbin/dnsmasq", "/usr/bin/dnsmasq"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    static func temporaryDirectory() throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mailauth-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
+    }
+}
+
+/// dnsmasq in the foreground on 127.0.0.1 and a free port, serving `zone` (dnsmasq option lines), for one test.
+enum LoopbackDNS {
+    static func freePort() async throws -> Int {
+        let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let port = channel.localAddress?.port ?? 0
+        try await channel.close()
+        return port
+    }
+
+    static func with(zone: [String], _ body: (DNSResolver, Int) async throws -> Void) async throws {
+        guard let binary = Interop.dnsmasq else { return }
+        let directory = try Interop.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // A port free a moment ago can be taken before dnsmasq binds it: try a few ports.
+        for _ in 0..<3 {
+            let port = try await freePort()
+            let config = directory.appendingPathComponent("dnsmasq-\(port).conf")
+            let settings = ["port=\(port)", "listen-address=127.0.0.1", "bind-interfaces", "no-resolv", "no-hosts",
+                            "local=/test/", "user=\(NSUserName())", "log-facility=\(directory.path)/dnsmasq-\(port).log"]
+            try (settings + zone).joined(separator: "\n").appending("\n").write(to: config, atomically: true, encoding: .utf8)
+            let pid = try Interop.spawn([binary, "--keep-in-foreground", "--conf-file=\(config.path)", "--pid-file="])
+            defer {
+                // SIGKILL: the child inherits the test process's blocked-signal mask, so SIGTERM could stay pending.
+                kill(pid, SIGKILL)
+                _ = Interop.wait(pid)
+            }
+            guard try await isReady(port: port, pid: pid) else { continue }
+            var configuration = DNSResolverConfiguration()
+            configuration.servers = ["127.0.0.1:\(port)"]
+            configuration.timeout = .seconds(1)
+            try await body(try DNSResolver(configuration: configuration), port)
+            return
+        }
+        Issue.record("dnsmasq did not start (\(directory.path))")
+    }
+
+    /// Polls with short queries until dnsmasq answers (any definite answer), it exits, or about 5 seconds pass.
+    static func isReady(port: Int, pid: pid_t) async throws -> Bool {
+        var probe = DNSResolverConfiguration()
+        probe.servers = ["127.0.0.1:\(port)"]
+        probe.timeout = .milliseconds(100)
+        probe.attempts = 1
+        let prober = try DNSResolver(configuration: probe)
+        for _ in 0..<50 {
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid { return false }
+            do throws(DNSError) {
+                _ = try await prober.a(DomainName("ready.test")!)
+                return true
+            } catch .timeout, .serverFailure {
+                try await Task.sleep(for: .milliseconds(50))
+            } catch {
+                return true
+            }
+        }
+        return false
+    }
+}
