@@ -301,7 +301,15 @@ def main():
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.large, args.idle = 1, 2_000, 500
-    resource.setrlimit(resource.RLIMIT_NOFILE, (200_000, 200_000))
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (200_000, 200_000))
+    except (ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if args.idle * 2 + 100 > limit:
+        args.idle = max(100, (limit - 100) // 2)
+        print(f"note: open-file limit {limit}: idle test reduced to {args.idle} connections")
     binary = pathlib.Path(args.bin)
     root = pathlib.Path(tempfile.mkdtemp(prefix="letterbox-bench-"))
     servers = [Letterbox(root, binary), PostfixDovecot(root)]
