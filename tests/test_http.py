@@ -213,17 +213,24 @@ def test_metrics_move_after_smtp_and_imap_traffic(server):
     with smtplib.SMTP(HOST, server.port("smtp"), timeout=30) as smtp:
         smtp.starttls(context=no_verify())
         smtp.sendmail("bob@remote.test", [ALICE], b"From: bob@remote.test\r\nSubject: metrics\r\n\r\nhi\r\n")
+    with smtplib.SMTP_SSL(HOST, server.port("submissions"), context=no_verify(), timeout=30) as smtp:
+        smtp.login(ALICE, PASSWORD)
+        smtp.sendmail(ALICE, ["carol@remote.test"], b"From: alice@example.test\r\nSubject: out\r\n\r\nhi\r\n")
     client = imaplib.IMAP4_SSL(HOST, server.port("imaps"), ssl_context=no_verify())
     client.login(ALICE, PASSWORD)
     client.select("INBOX")
     client.logout()
     after = parse_prometheus(fetch(server, "/metrics")[2].decode())
-    for listener in ["smtp", "imaps"]:
+    for listener in ["smtp", "submissions", "imaps"]:
         assert metric(after, "letterbox_connections_accepted_total", listener=listener) >= \
             metric(before, "letterbox_connections_accepted_total", listener=listener) + 1, listener
     assert metric(after, "letterbox_tls_handshakes_total") >= metric(before, "letterbox_tls_handshakes_total") + 2
     assert any(n == "letterbox_tls_handshakes_total" and ("version", "tls1.3") in l for (n, l) in after)
-    assert ("letterbox_queue_messages", frozenset()) in after
+    assert metric(after, "letterbox_messages_queued_total") >= metric(before, "letterbox_messages_queued_total") + 1
+    assert metric(after, "letterbox_store_operation_duration_seconds_count", operation="queue.enqueue") >= 1
+    # The remote message is queued (or already being retried): the gauge counts it until it leaves the queue.
+    assert metric(after, "letterbox_queue_messages") >= 1
+    assert ("letterbox_queue_oldest_age_seconds", frozenset()) in after
     assert metric(after, "letterbox_http_requests_total", route="/metrics", status="200") >= 1
 
 

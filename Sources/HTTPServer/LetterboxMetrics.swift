@@ -18,6 +18,8 @@ public enum LetterboxMetrics {
     public static let messagesAccepted = "letterbox_messages_accepted_total"
     /// Messages or recipients refused by SMTP, by `listener` and `reason` (policy, relay, unknown_user, size, ...).
     public static let messagesRejected = "letterbox_messages_rejected_total"
+    /// Messages put in the outbound queue (remote recipients of accepted mail, bounces).
+    public static let messagesQueued = "letterbox_messages_queued_total"
     /// Recipients delivered, by `destination` (local, remote).
     public static let messagesDelivered = "letterbox_messages_delivered_total"
     /// Remote recipients deferred (a temporary failure; retried later).

@@ -28,12 +28,13 @@ public enum LetterboxService {
             ]
         }
         let certificates = try TLSSetup.certificateStore(for: configuration, logger: logger)
+        let queue = MeteredQueueStore(base: system.queueStore)   // queue metrics (HTTPWiring)
         let agent = DeliveryAgent(
-            store: system.mailStore, queue: system.queueStore, defaultQuota: configuration.defaultQuota,
+            store: system.mailStore, queue: queue, defaultQuota: configuration.defaultQuota,
             summarize: MessageSummaries.summarize)
         let context = ServerContext(configuration: configuration, system: system, delivery: agent, certificates: certificates, logger: logger)
         let runner = QueueRunner(
-            queue: system.queueStore, blobs: system.mailStore.blobs, agent: agent, directory: system.directory,
+            queue: queue, blobs: system.mailStore.blobs, agent: agent, directory: system.directory,
             resolver: try DeliveryWiring.resolver(configuration), configuration: try DeliveryWiring.outbound(configuration),
             logger: logger)
         let endpoints = try SMTPWiring.endpoints(context) + IMAPWiring.endpoints(context)
