@@ -10,6 +10,7 @@
 /// Routing and documents are pure (`MailHTTPEndpoints.respond(to:)` takes an `HTTPRequestSummary` and returns an
 /// `HTTPReply`); `HTTPService` is the thin Hummingbird adapter that collects the body (bounded) and the peer address.
 import Foundation
+import MailCore
 
 /// How clients reach the mail services, as the running server is configured: what autoconfig documents describe.
 /// Built by the wiring from the real configuration and the bound listeners.
@@ -36,11 +37,16 @@ public struct MailClientSettings: Sendable, Equatable {
         kinds.compactMap { services[$0] }.filter(\.offersPasswordLogin)
     }
 
-    /// The local domain of an address (case-insensitive), or nil when the address is malformed or not local.
+    /// The local domain of an address (case-insensitive), or nil when the address is malformed (RFC 5321 mailbox
+    /// syntax, via `EmailAddress`) or not local.
     public func localDomain(of emailAddress: String) -> String? {
-        let parts = emailAddress.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return nil }
-        let domain = parts[1].lowercased()
+        guard let address = EmailAddress(emailAddress) else { return nil }
+        return localDomain(named: address.domain.name)
+    }
+
+    /// `name` lower-cased when it is a local domain.
+    public func localDomain(named name: String) -> String? {
+        let domain = name.lowercased()
         return domains.contains(domain) ? domain : nil
     }
 }

@@ -2,7 +2,7 @@
 ///
 /// | route | answer |
 /// |---|---|
-/// | `GET /mail/config-v1.1.xml[?emailaddress=A]`, `GET /.well-known/autoconfig/mail/config-v1.1.xml` | Thunderbird autoconfig; unknown domain → 404 |
+/// | `GET /mail/config-v1.1.xml[?emailaddress=A]`, `GET /.well-known/autoconfig/mail/config-v1.1.xml` | Thunderbird autoconfig for the address's domain (else the Host's: `autoconfig.D` or `D`); unknown address domain → 404 |
 /// | `POST /autodiscover/autodiscover.xml` (any letter case) | Outlook POX autodiscover; malformed → 400, too big → 413 |
 /// | `GET /apple/mail.mobileconfig?emailaddress=A` | Apple profile; missing address → 400, unknown domain → 404 |
 /// | `GET /.well-known/mta-sts.txt` | the MTA-STS policy, only for Host `mta-sts.<local domain>` (or any host when configured) |
@@ -55,6 +55,10 @@ public struct MailHTTPEndpoints: Sendable {
         if let address = request.query["emailaddress"] {
             guard let local = settings.localDomain(of: address) else { return .text(404, "no configuration for this address\n") }
             domain = local
+        } else if let host = request.host {
+            // autoconfig.DOMAIN/mail/config-v1.1.xml or DOMAIN/.well-known/autoconfig/… without an address.
+            let name = Self.hostWithoutPort(host)
+            domain = settings.localDomain(named: name.hasPrefix("autoconfig.") ? String(name.dropFirst("autoconfig.".count)) : name)
         }
         return .xml(ThunderbirdAutoconfig.document(settings, domain: domain))
     }

@@ -6,7 +6,8 @@
 /// `STARTTLS` (RFC 8314 §5.1). Authentication is `password-cleartext` (SASL PLAIN/LOGIN or the protocol's login),
 /// which only ever travels inside TLS here; `plain` socket types are never emitted.
 public enum ThunderbirdAutoconfig {
-    /// The document for `domain` (the address's domain; nil: the first local domain, else the host name).
+    /// The document for `domain` (the address's or the Host's local domain), listing only that domain; for nil, every
+    /// local domain with the first as provider id (the host name when there is none).
     public static func document(_ settings: MailClientSettings, domain: String?) -> String {
         let provider = domain ?? settings.domains.first ?? settings.hostname
         var lines = [
@@ -14,7 +15,7 @@ public enum ThunderbirdAutoconfig {
             #"<clientConfig version="1.1">"#,
             #"  <emailProvider id="\#(XMLText.escape(provider))">"#,
         ]
-        for local in settings.domains { lines.append("    " + XMLText.element("domain", local)) }
+        for local in domain.map({ [$0] }) ?? settings.domains { lines.append("    " + XMLText.element("domain", local)) }
         lines.append("    " + XMLText.element("displayName", "\(provider) mail (\(settings.hostname))"))
         lines.append("    " + XMLText.element("displayShortName", provider))
         for service in settings.incoming { lines += server("incomingServer", type: "imap", service, settings.hostname) }

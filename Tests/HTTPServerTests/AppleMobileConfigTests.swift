@@ -58,7 +58,7 @@ import Testing
     }
 
     @Test func hostileAddressStaysInsideItsString() throws {
-        let address = "</string><key>x</key>&@example.org"
+        let address = "\"</string><key>x</key>&\"@example.org"
         let profile = try plist(try #require(AppleMobileConfig.profile(settings(), emailAddress: address)))
         let mail = try #require((profile["PayloadContent"] as? [[String: Any]])?.first)
         #expect(mail["EmailAddress"] as? String == address)

@@ -70,6 +70,15 @@ import Testing
         #expect(none.status == 404)
     }
 
+    @Test(arguments: [("autoconfig.example.net", "example.net", ["example.net"]), ("EXAMPLE.net:443", "example.net", ["example.net"]),
+                      ("127.0.0.1:8080", "example.org", ["example.org", "example.net"])])
+    func autoconfigByHost(host: String, provider: String, domains: [String]) async throws {
+        let reply = await Self.endpoints().respond(to: HTTPRequestSummary(method: .get, path: "/mail/config-v1.1.xml", host: host))
+        let root = try #require(XMLNode.parse(reply.text))
+        #expect(root.first("emailProvider")?.attributes["id"] == provider)
+        #expect(root.first("emailProvider")?.all("domain").map(\.text) == domains)
+    }
+
     @Test func autoconfigForAnAddressNamesItsDomain() async throws {
         let reply = await Self.endpoints().respond(to: HTTPRequestSummary(
             method: .get, path: "/mail/config-v1.1.xml", query: ["emailaddress": "bob@Example.NET"]))
