@@ -5,6 +5,7 @@ import imaplib
 import plistlib
 import re
 import shutil
+import socket
 import smtplib
 import ssl
 import subprocess
@@ -243,3 +244,17 @@ def test_metrics_refused_outside_the_allow_list(data_dir, tmp_path):
         assert fetch(instance, "/mail/config-v1.1.xml")[0] == 200
     finally:
         instance.stop()
+
+
+def test_http_port_in_use_is_refused_naming_the_key(data_dir):
+    blocker = socket.socket()
+    blocker.bind((HOST, 0))
+    blocker.listen()
+    try:
+        port = blocker.getsockname()[1]
+        args = ["serve", "--data-dir", str(data_dir)] + [f"--{s}={HOST}:0" for s in ["smtp", "submission", "submissions", "imap", "imaps"]]
+        result = run(*args, f"--http={HOST}:{port}", check=False)
+        assert result.returncode != 0
+        assert f"listen.http = {HOST}:{port}: address already in use" in result.stderr
+    finally:
+        blocker.close()
