@@ -20,6 +20,8 @@ let lifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "sw
 let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
 let toml = Target.Dependency.product(name: "TOMLKit", package: "TOMLKit")
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
+let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
 
 let strict: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
@@ -46,6 +48,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
     ],
     targets: [
         // Pure modules: no sockets, files or logging.
@@ -86,12 +90,19 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        .target(
+            name: "HTTPServer",
+            dependencies: ["MailCore", hummingbird, prometheus, metrics, logging, nioCore, crypto],
+            swiftSettings: strict
+        ),
+
         // Wiring and the command line.
         .target(
             name: "LetterboxServer",
             dependencies: [
                 "MailCore", "MIME", "SASL", "MailStore", "MailStoreSQLite", "Directory", "Delivery", "ServerCore",
-                "SMTPServer", "IMAPServer", "SMTPProtocol", "DNS", nioCore, nioPosix, logging, lifecycle, unixSignals, toml,
+                "SMTPServer", "IMAPServer", "SMTPProtocol", "DNS", "HTTPServer", nioCore, nioPosix, logging, lifecycle, unixSignals,
+                toml, metrics, prometheus, hummingbird,
             ],
             swiftSettings: strict
         ),
@@ -147,6 +158,7 @@ let package = Package(
             dependencies: ["IMAPServer", "IMAPProtocol", "MailStore", "MailCore", "MIME"],
             swiftSettings: strict
         ),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "MailCore", hummingbird], swiftSettings: strict),
         .testTarget(
             name: "LetterboxServerTests",
             dependencies: ["LetterboxServer", "MailStore", "Directory", "MailCore"],

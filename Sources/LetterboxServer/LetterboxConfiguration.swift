@@ -129,6 +129,22 @@ public struct LetterboxConfiguration: Sendable, Equatable {
         public var maxPerDomain = 4
     }
 
+    /// `[http]` and `[mta_sts]`: the HTTP server (autoconfig, MTA-STS, /metrics).
+    public var http = HTTPSettings()
+
+    public struct HTTPSettings: Sendable, Equatable {
+        /// `http.metrics_allow`: addresses or CIDR blocks that may read /metrics. Default loopback only.
+        public var metricsAllow = ["127.0.0.0/8", "::1"]
+        /// `mta_sts.mode`: testing (default), enforce or none (RFC 8461 §5).
+        public var mtaSTSMode = "testing"
+        /// `mta_sts.max_age` (seconds): how long senders cache the policy. Default one week; at most 31557600.
+        public var mtaSTSMaxAge = 604_800
+        /// `mta_sts.mx`: MX names or `*.domain` patterns in the policy; empty: `hostname`.
+        public var mtaSTSMX: [String] = []
+        /// `mta_sts.any_host`: serve the policy whatever the Host header (default: only for mta-sts.<local domain>).
+        public var mtaSTSAnyHost = false
+    }
+
     /// `dns.servers`: resolvers (`host:port`) for MX, SPF, DKIM and DMARC lookups; empty uses /etc/resolv.conf.
     public var dnsServers: [String] = []
 
@@ -209,6 +225,7 @@ public struct LetterboxConfiguration: Sendable, Equatable {
         try readIMAP(&reader, into: &configuration.imap)
         configuration.defaultQuota = try reader.size("quota.default", range: 0...Int64.max) ?? configuration.defaultQuota
         try readDelivery(&reader, into: &configuration.delivery)
+        try readHTTP(&reader, into: &configuration.http)
         if let servers = try reader.strings("dns.servers") {
             for server in servers where ListenAddress(server) == nil {
                 throw ConfigurationError(key: "dns.servers", value: server, problem: "expected HOST:PORT, e.g. 127.0.0.1:53")
@@ -341,5 +358,42 @@ public struct LetterboxConfiguration: Sendable, Equatable {
         delivery.delayWarningSeconds = try reader.int("delivery.delay_warning", range: 0...60 * 86_400) ?? delivery.delayWarningSeconds
         delivery.maxConcurrent = try reader.int("delivery.max_concurrent", range: 1...10_000) ?? delivery.maxConcurrent
         delivery.maxPerDomain = try reader.int("delivery.max_per_domain", range: 1...1000) ?? delivery.maxPerDomain
+    }
+
+    static let mtaSTSModes = ["testing", "enforce", "none"]
+
+    private static func readHTTP(_ reader: inout ConfigurationReader, into http: inout HTTPSettings) throws(ConfigurationError) {
+        if let allow = try reader.strings("http.metrics_allow") {
+            for entry in allow where !isAddressOrCIDR(entry) {
+                throw ConfigurationError(key: "http.metrics_allow", value: entry, problem: "expected an IP address or CIDR block, e.g. 127.0.0.0/8 or ::1")
+            }
+            http.metricsAllow = allow
+        }
+        if let mode = try reader.string("mta_sts.mode") {
+            guard mtaSTSModes.contains(mode) else {
+                throw ConfigurationError(key: "mta_sts.mode", value: mode, problem: "must be one of \(mtaSTSModes.joined(separator: ", "))")
+            }
+            http.mtaSTSMode = mode
+        }
+        http.mtaSTSMaxAge = try reader.int("mta_sts.max_age", range: 0...31_557_600) ?? http.mtaSTSMaxAge
+        if let mx = try reader.strings("mta_sts.mx") {
+            for name in mx where !isValidHostname(name.hasPrefix("*.") ? String(name.dropFirst(2)) : name) {
+                throw ConfigurationError(key: "mta_sts.mx", value: name, problem: "expected a host name or *.domain pattern")
+            }
+            http.mtaSTSMX = mx.map { $0.lowercased() }
+        }
+        http.mtaSTSAnyHost = try reader.bool("mta_sts.any_host") ?? http.mtaSTSAnyHost
+    }
+
+    /// `127.0.0.1`, `10.0.0.0/8`, `::1`, `2001:db8::/32` (checked again, fully, where the HTTP server is built).
+    static func isAddressOrCIDR(_ text: String) -> Bool {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let address = parts.first, !address.isEmpty else { return false }
+        let isV6 = address.contains(":")
+        let bits = isV6 ? 128 : 32
+        if parts.count == 2 { guard let length = Int(parts[1]), (0...bits).contains(length) else { return false } }
+        if isV6 { return address.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." } }
+        let octets = address.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets.allSatisfy { Int($0).map { (0...255).contains($0) } ?? false }
     }
 }

@@ -1,6 +1,7 @@
 import Delivery
 import Directory
 import Foundation
+import HTTPServer
 import Logging
 import ServerCore
 import ServiceLifecycle
@@ -11,6 +12,7 @@ import UnixSignals
 public enum LetterboxService {
     public static func run(configuration: LetterboxConfiguration) async throws(ConfigurationError) {
         let logger = Logger(label: "letterbox")
+        _ = LetterboxMetrics.registry   // bootstraps swift-metrics before any instrument is made (HTTPWiring)
         let system = try MailSystem(configuration: configuration, mode: .createIfMissing)
         var banner: [String] = []
         if configuration.developmentMode {
@@ -26,12 +28,13 @@ public enum LetterboxService {
             ]
         }
         let certificates = try TLSSetup.certificateStore(for: configuration, logger: logger)
+        let queue = MeteredQueueStore(base: system.queueStore)   // queue metrics (HTTPWiring)
         let agent = DeliveryAgent(
-            store: system.mailStore, queue: system.queueStore, defaultQuota: configuration.defaultQuota,
+            store: system.mailStore, queue: queue, defaultQuota: configuration.defaultQuota,
             summarize: MessageSummaries.summarize)
         let context = ServerContext(configuration: configuration, system: system, delivery: agent, certificates: certificates, logger: logger)
         let runner = QueueRunner(
-            queue: system.queueStore, blobs: system.mailStore.blobs, agent: agent, directory: system.directory,
+            queue: queue, blobs: system.mailStore.blobs, agent: agent, directory: system.directory,
             resolver: try DeliveryWiring.resolver(configuration), configuration: try DeliveryWiring.outbound(configuration),
             logger: logger)
         let endpoints = try SMTPWiring.endpoints(context) + IMAPWiring.endpoints(context)
@@ -45,10 +48,11 @@ public enum LetterboxService {
             }
         }
         let runtime = RuntimeFiles(dataDirectory: configuration.dataDirectory)
-        let ready = ReadyService(runtime: runtime, listeners: listeners, banner: banner, logger: logger)
+        let http = try HTTPWiring.endpoint(context, listeners: listeners)
+        let ready = ReadyService(runtime: runtime, listeners: listeners, banner: banner, logger: logger, http: http)
         let reload = CertificateReloadService(certificates: certificates, logger: logger)
         let group = ServiceGroup(configuration: .init(
-            services: listeners.map { $0.1 as any Service } + [ready, reload, QueueRunnerService(runner: runner)],
+            services: listeners.map { $0.1 as any Service } + (http.map { [$0 as any Service] } ?? []) + [ready, reload, QueueRunnerService(runner: runner)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         defer { runtime.removeListenerFile() }
         do {
@@ -94,6 +98,7 @@ struct ReadyService: Service {
     let listeners: [(LetterboxConfiguration.Service, Listener)]
     let banner: [String]
     let logger: Logger
+    var http: HTTPWiring.Endpoint?
 
     func run() async throws {
         var bound: [String: String] = [:]
@@ -105,6 +110,10 @@ struct ReadyService: Service {
                 return
             }
             bound[service.rawValue] = "\(address.ipAddress ?? listener.configuration.host):\(address.port ?? listener.configuration.port)"
+        }
+        if let http {
+            guard let address = await http.boundAddress() else { try? await gracefulShutdown(); return }
+            bound["http"] = address
         }
         try runtime.writeListeners(bound)
         var text = banner
