@@ -68,7 +68,7 @@ extension IMAPSession {
             if record.uid > current.view.largestUID {
                 current.view.apply(.appended(SelectedMailboxView.Message(uid: record.uid, flags: flags, isRecent: recent.contains(record.uid))))
             } else {
-                current.view.apply(.flagsChanged(uid: record.uid, flags: flags))
+                current.view.apply(.flagsChanged(uid: record.uid, flags: flags, modSeq: UInt64(record.modSeq)))
             }
         }
         for uid in changes.expunged { current.view.apply(.expunged(uid: uid)) }
