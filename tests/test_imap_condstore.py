@@ -181,8 +181,12 @@ def test_qresync_session_gets_vanished_instead_of_expunge(server):
     b.command("STORE 2 +FLAGS (\\Seen)")
     untagged = norecent(a.command("STORE 1 +FLAGS.SILENT (\\Deleted)")[0])
     assert len(untagged) == 1 and re.match(r"\* 2 FETCH \(UID 4 FLAGS \(\\Seen\) MODSEQ \(\d+\)\)", untagged[0]), untagged
-    untagged, _ = a.command("EXPUNGE")
+    untagged, tagged = a.command("EXPUNGE")
     assert untagged == ["* VANISHED 2"], untagged
+    # RFC 7162 §3.2.7: the tagged OK carries the mailbox's new HIGHESTMODSEQ.
+    assert re.match(r"t\d+ OK \[HIGHESTMODSEQ (\d+)\]", tagged), tagged
+    untagged, _ = a.command("STATUS INBOX (HIGHESTMODSEQ)")
+    assert untagged == [f'* STATUS "INBOX" (HIGHESTMODSEQ {code_value([tagged], "HIGHESTMODSEQ")})'], untagged
     a.close()
     b.close()
 

@@ -193,8 +193,10 @@ extension IMAPSession {
         let current = try requireSelected()
         var uids: [UID]?
         if let set { uids = try resolve(set, uid: true) }
-        _ = try await store.expunge(in: current.id, uids: uids)
+        let expunged = try await store.expunge(in: current.id, uids: uids)
         current.signal.raise()  // announce our own expunges now, not after the feed's round trip
-        return .ok("\(set == nil ? "" : "UID ")EXPUNGE completed")
+        var completion = Completion.ok("\(set == nil ? "" : "UID ")EXPUNGE completed")
+        completion.reportsHighestModSeq = !expunged.isEmpty && state.qresyncEnabled
+        return completion
     }
 }

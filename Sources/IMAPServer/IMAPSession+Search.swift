@@ -22,7 +22,7 @@ extension IMAPSession {
         var matcher = SearchMatcher(view: current.view, largestUID: records.last?.uid ?? 0)
         let needsContent = SearchMatcher.needsContent(command.key)
         var found: [UInt32] = []
-        var highestModSeq: ModSeq = 0
+        var modSeqs: [ModSeq] = []  // of the found messages, in the same order
         var cached: [UID: String] = [:]
         for (offset, record) in records.enumerated() {
             guard let number = current.view.sequenceNumber(forUID: record.uid) else { continue }
@@ -38,31 +38,41 @@ extension IMAPSession {
             }
             if matcher.matches(command.key, record: record, number: number, cached: text, views: &views) {
                 found.append(record.uid)
-                highestModSeq = max(highestModSeq, record.modSeq)
+                modSeqs.append(record.modSeq)
             }
         }
-        let modSeq = usesModSeq && !found.isEmpty ? UInt64(highestModSeq) : nil
         let results = uid ? found : found.compactMap { current.view.sequenceNumber(forUID: $0).map(UInt32.init) }
         let options = command.returnOptions ?? (state.imap4rev2Enabled ? [] : nil)
         guard let options else {
-            try await send(.search(results, modSeq: modSeq))
+            try await send(.search(results, modSeq: usesModSeq ? modSeqs.max().map(UInt64.init) : nil))
             return .ok("\(uid ? "UID " : "")SEARCH completed")
         }
         if options.contains(.save) {
             current.view.savedSearchResult = found
             selected = current
         }
-        let reported = options.filter { $0 != .save }
         if !(options == [.save]) {
-            var response = ESearchResponse(tag: tag, uid: uid, modSeq: modSeq)
-            let all = reported.isEmpty || reported.contains(.all)
-            if reported.contains(.min) { response.min = results.min() }
-            if reported.contains(.max) { response.max = results.max() }
-            if reported.contains(.count) { response.count = results.count }
-            if all, !results.isEmpty { response.all = SequenceSet(results) }
-            try await send(.esearch(response))
+            try await send(.esearch(Self.esearch(
+                results, modSeqs: usesModSeq ? modSeqs : nil, options: options.filter { $0 != .save }, tag: tag, uid: uid)))
         }
         return .ok("\(uid ? "UID " : "")SEARCH completed")
+    }
+
+    /// The ESEARCH response (RFC 4731 §3.1) for results in ascending order. With MODSEQ (RFC 4731 §3.2): the modseq of
+    /// the MIN and/or MAX message when only those were asked for, otherwise the highest of all found messages.
+    static func esearch(_ results: [UInt32], modSeqs: [ModSeq]?, options: [SearchReturnOption], tag: String, uid: Bool) -> ESearchResponse {
+        var response = ESearchResponse(tag: tag, uid: uid)
+        let all = options.isEmpty || options.contains(.all)
+        if options.contains(.min) { response.min = results.first }
+        if options.contains(.max) { response.max = results.last }
+        if options.contains(.count) { response.count = results.count }
+        if all, !results.isEmpty { response.all = SequenceSet(results) }
+        if let modSeqs, let first = modSeqs.first, let last = modSeqs.last {
+            let onlyMinMax = !all && !options.contains(.count)
+            let relevant = onlyMinMax ? (options.contains(.min) ? [first] : []) + (options.contains(.max) ? [last] : []) : modSeqs
+            response.modSeq = relevant.max().map(UInt64.init)
+        }
+        return response
     }
 }
 

@@ -254,6 +254,7 @@ final class IMAPSession {
                 logger.error("mailbox resynchronisation failed", metadata: ["error": "\(error)"])
             }
         }
+        if completion.reportsHighestModSeq, let current = selected { completion.code = .highestModSeq(UInt64(current.modSeq)) }
         try await send(.tagged(tag: tag, completion.status, code: completion.code, text: completion.text))
     }
 
@@ -269,6 +270,9 @@ final class IMAPSession {
         var status: TaggedStatus = .ok
         var code: ResponseCode?
         var text: String
+        /// Answer with [HIGHESTMODSEQ n] of the selected mailbox as it stands once the updates have been announced
+        /// (RFC 7162 §3.2.7: EXPUNGE that removed messages, with QRESYNC enabled).
+        var reportsHighestModSeq = false
 
         static func ok(_ text: String, code: ResponseCode? = nil) -> Completion { Completion(status: .ok, code: code, text: text) }
     }

@@ -148,3 +148,30 @@ func record(uid: UInt32, flags: MessageFlags = MessageFlags(), size: Int = 100, 
         #expect(counter.acquire(alice, limit: 2))
     }
 }
+
+/// ESEARCH with MODSEQ (RFC 4731 §3.2): which messages' modseq is reported.
+@Suite struct ESearchModSeqTests {
+    static let results: [UInt32] = [2, 5, 9]
+    static let modSeqs: [ModSeq] = [40, 70, 50]
+
+    static let table: [([SearchReturnOption], UInt64)] = [
+        ([.min], 40),
+        ([.max], 50),
+        ([.min, .max], 50),
+        ([.all], 70),
+        ([], 70),
+        ([.count, .min], 70),
+    ]
+
+    @Test(arguments: table)
+    func modSeqFollowsTheReturnedMessages(options: [SearchReturnOption], expected: UInt64) {
+        let response = IMAPSession.esearch(Self.results, modSeqs: Self.modSeqs, options: options, tag: "a", uid: true)
+        #expect(response.modSeq == expected)
+    }
+
+    @Test func noModSeqWithoutTheKeyOrWithoutResults() {
+        #expect(IMAPSession.esearch(Self.results, modSeqs: nil, options: [.all], tag: "a", uid: false).modSeq == nil)
+        let empty = IMAPSession.esearch([], modSeqs: [], options: [.min], tag: "a", uid: false)
+        #expect(empty.modSeq == nil && empty.min == nil && empty.all == nil)
+    }
+}
