@@ -68,6 +68,8 @@ public struct SelectedMailboxView: Hashable, Sendable {
     public var recentCount: Int { reportsRecent ? recent.count : 0 }
     public var largestUID: UInt32 { max(pendingAppends.last?.uid ?? 0, uids.last ?? 0) }
     public var hasPendingChanges: Bool { !pendingExpunges.isEmpty || !pendingAppends.isEmpty || !pendingFlags.isEmpty }
+    /// Expunges learnt but not announced yet (held back during FETCH, STORE and SEARCH).
+    public var hasPendingExpunges: Bool { !pendingExpunges.isEmpty }
 
     /// The responses that describe the mailbox right after SELECT/EXAMINE: EXISTS and (rev1) RECENT.
     public var selectResponses: [UntaggedResponse] {
