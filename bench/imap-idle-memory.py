@@ -6,7 +6,10 @@ TLS (IMAPS), each logged in, with INBOX selected and in IDLE, and reports (RSS a
 /proc/PID/status. Accounts are spread so no account exceeds the per-user connection limit (50), and connections come
 from many loopback addresses (127.0.x.y) so none exceeds the per-address limit (20). A listener admits 1,000 at most.
 
-    bench/imap-idle-memory.py .build/release/letterbox [--connections 1000] [--per-user 40]
+    bench/imap-idle-memory.py .build/release/letterbox [--connections 1000] [--per-user 40] [--cleartext]
+
+--cleartext measures plain IMAP (port 143 style, cleartext authentication allowed through a config file) instead, which
+shows how much of the figure TLS takes.
 """
 import argparse
 import json
@@ -39,12 +42,13 @@ class Session:
     opened = 0
 
     def __init__(self, port, context, user):
+        """`context` None: a cleartext connection."""
         # 10 connections per source address, well under the per-address limit.
         n = Session.opened // 10
         Session.opened += 1
         source = f"127.0.{2 + n // 250}.{1 + n % 250}"
         sock = socket.create_connection(("127.0.0.1", port), timeout=30, source_address=(source, 0))
-        self.sock = context.wrap_socket(sock)
+        self.sock = context.wrap_socket(sock) if context else sock
         self.file = self.sock.makefile("rb")
         self.expect(b"* OK")
         self.command(f'a LOGIN "{user}" "{PASSWORD}"', b"a OK")
@@ -80,6 +84,7 @@ def main():
     parser.add_argument("--connections", type=int, default=1000)
     parser.add_argument("--per-user", type=int, default=40)
     parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--cleartext", action="store_true", help="plain IMAP instead of IMAPS")
     options = parser.parse_args()
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -95,9 +100,14 @@ def main():
         listeners = data_dir / "run" / "listeners.json"
         log = open(pathlib.Path(tmp) / "server.log", "w")
         # The server inherits our raised descriptor limit.
+        service = "imap" if options.cleartext else "imaps"
+        config = pathlib.Path(tmp) / "letterbox.toml"
+        config.write_text(f'data_dir = "{data_dir}"\n\n[auth]\nallow_cleartext = {str(options.cleartext).lower()}\n')
+        listen = {name: "off" for name in ("smtp", "submission", "submissions", "imap", "imaps", "http")}
+        listen[service] = "127.0.0.1:0"
         server = subprocess.Popen(
-            [options.binary, "serve", "--data-dir", str(data_dir), "--log-level", "warning", "--imaps", "127.0.0.1:0",
-             "--imap", "off", "--smtp", "off", "--submission", "off", "--submissions", "off", "--http", "off"],
+            [options.binary, "serve", "--config", str(config), "--data-dir", str(data_dir), "--log-level", "warning"]
+            + [argument for name, address in listen.items() for argument in (f"--{name}", address)],
             stdout=log, stderr=log)
         try:
             deadline = time.monotonic() + 60
@@ -106,10 +116,12 @@ def main():
                     raise RuntimeError("server did not start: " + (pathlib.Path(tmp) / "server.log").read_text())
                 time.sleep(0.05)
             time.sleep(0.2)
-            port = int(json.loads(listeners.read_text())["listeners"]["imaps"].rsplit(":", 1)[1])
-            context = ssl.create_default_context()
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
+            port = int(json.loads(listeners.read_text())["listeners"][service].rsplit(":", 1)[1])
+            context = None
+            if not options.cleartext:
+                context = ssl.create_default_context()
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
 
             # Warm up: every account logs in once (fills the login cache), then those sessions go away.
             warm = [Session(port, context, user) for user in users]
@@ -125,7 +137,7 @@ def main():
             after = rss_kib(server.pid)
             per_connection = (after - before) * 1024 / options.connections
             print(json.dumps({
-                "binary": options.binary, "connections": options.connections, "accounts": len(users),
+                "binary": options.binary, "service": service, "connections": options.connections, "accounts": len(users),
                 "rss_before_kib": before, "rss_after_kib": after,
                 "bytes_per_connection": round(per_connection), "kib_per_connection": round(per_connection / 1024, 1),
                 "seconds_to_open": round(opened, 2),
