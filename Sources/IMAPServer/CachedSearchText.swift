@@ -5,16 +5,17 @@ import MIME
 /// one `Name: decoded value` line per top-level header field, an empty line, then the decoded text of the body parts,
 /// the whole bounded to `maximumBytes`. SEARCH reads it instead of parsing the blob.
 ///
-/// The format is the one `MessageSummaries` (LetterboxServer) writes for delivery; keep the two in step.
+/// The format is the one `MessageSummaries` (LetterboxServer) writes for delivery; keep the two in step (better: let
+/// delivery call `encode`).
 /// Limits of the format, and when the blob is used instead: an empty text (nothing cached), and a text that reaches the
 /// bound (the body may have been cut). A header value that itself holds an empty line would end the header part early;
 /// TEXT still finds its words, header searches may not.
-enum CachedSearchText {
-    static let maximumBytes = 256 * 1024
+public enum CachedSearchText {
+    public static let maximumBytes = 256 * 1024
     /// MIME's `SearchText` has no public initialiser; its fields are settable, so start from an empty message's.
     private static let blank = MIME.Message.parse([]).searchText
 
-    static func encode(_ text: SearchText) -> String {
+    public static func encode(_ text: SearchText) -> String {
         var out = ""
         for (name, value) in text.headers { out += "\(name): \(value)\n" }
         out += "\n"
@@ -23,7 +24,7 @@ enum CachedSearchText {
     }
 
     /// The search text, or nil when the cache cannot stand in for the blob.
-    static func decode(_ cached: String) -> SearchText? {
+    public static func decode(_ cached: String) -> SearchText? {
         guard !cached.isEmpty, cached.utf8.count < maximumBytes else { return nil }
         var names: [String] = []
         var values: [String] = []
