@@ -90,6 +90,7 @@ class Raw:
 
     def close(self):
         try:
+            self.file.close()  # the socket only closes once its file object is closed too
             self.sock.close()
         except OSError:
             pass

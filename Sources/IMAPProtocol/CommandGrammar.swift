@@ -37,8 +37,8 @@ extension GrammarReader {
         "APPEND": { r throws(IMAPSyntaxError) in try r.append() },
         "SEARCH": { r throws(IMAPSyntaxError) in .search(try r.search(), uid: false) },
         "FETCH": { r throws(IMAPSyntaxError) in
-            let (set, attributes) = try r.fetch()
-            return .fetch(set, attributes, uid: false)
+            let (set, attributes, modifiers) = try r.fetch()
+            return .fetch(set, attributes, modifiers: modifiers, uid: false)
         },
         "STORE": { r throws(IMAPSyntaxError) in
             let (set, flags) = try r.store()
@@ -84,8 +84,8 @@ extension GrammarReader {
         let name = try commandName()
         switch name {
         case "FETCH":
-            let (set, attributes) = try fetch()
-            return .fetch(set, attributes, uid: true)
+            let (set, attributes, modifiers) = try fetch()
+            return .fetch(set, attributes, modifiers: modifiers, uid: true)
         case "STORE":
             let (set, flags) = try store()
             return .store(set, flags, uid: true)
@@ -165,6 +165,10 @@ extension GrammarReader {
         guard skipOptional(.space) else { return (name, []) }
         let parameters = try parenthesizedList(allowEmpty: false) { r throws(IMAPSyntaxError) in
             let parameterName = try r.atom().uppercased()
+            if parameterName == "QRESYNC" {
+                try r.space()
+                return SelectParameter.qresync(try r.qresyncParameters())
+            }
             // A value starts with a digit or "("; a following parameter name starts with a letter.
             guard r.peek() == .space, let first = r.peek(1), first.isDigit || first == .openParen else {
                 return SelectParameter(name: parameterName)
@@ -240,6 +244,7 @@ extension GrammarReader {
     // append-message = append-opts SP append-data
     // append-opts = [SP flag-list] [SP date-time] *(SP append-ext)
     // append-data = literal / literal8 / append-data-ext
+    // append-data =/ utf8-literal ; utf8-literal = "UTF8" SP "(" literal8 ")"   (RFC 6855 §4)
     mutating func append() throws(IMAPSyntaxError) -> IMAPCommand {
         try space()
         let name = try mailbox()
@@ -255,7 +260,16 @@ extension GrammarReader {
                 message.internalDate = try dateTime()
                 try space()
             }
-            (message.data, message.isBinary) = try literal(allowBinary: true)
+            if keyword("UTF8") {
+                try space()
+                try expect(.openParen, "(")
+                (message.data, message.isBinary) = try literal(allowBinary: true)
+                guard message.isBinary else { throw IMAPSyntaxError("UTF8 APPEND data must be a literal8") }
+                try expect(.closeParen, ")")
+                message.isUTF8 = true
+            } else {
+                (message.data, message.isBinary) = try literal(allowBinary: true)
+            }
             messages.append(message)
         } while peek() == .space
         return .append(name, messages)
@@ -269,12 +283,13 @@ extension GrammarReader {
         return (set, try mailbox())
     }
 
-    // store = "STORE" SP sequence-set SP store-att-flags
+    // store = "STORE" SP sequence-set [store-modifiers] SP store-att-flags     (RFC 4466 §2.5)
     // store-att-flags = (["+" / "-"] "FLAGS" [".SILENT"]) SP (flag-list / (flag *(SP flag)))
     mutating func store() throws(IMAPSyntaxError) -> (SequenceSet, StoreFlags) {
         try space()
         let set = try sequenceSet()
         try space()
+        let unchangedSince = try storeModifiers()
         let operation: StoreFlags.Operation = skipOptional(.plus) ? .add : skipOptional(.minus) ? .remove : .replace
         let silent: Bool
         if keyword("FLAGS") {
@@ -293,7 +308,7 @@ extension GrammarReader {
             while skipOptional(.space) { list.append(try flag(allowRecent: false)) }
             flags = list
         }
-        return (set, StoreFlags(operation, silent: silent, flags: flags))
+        return (set, StoreFlags(operation, silent: silent, flags: flags, unchangedSince: unchangedSince))
     }
 
     // flag-list = "(" [flag *(SP flag)] ")"

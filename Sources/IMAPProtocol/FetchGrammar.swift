@@ -1,22 +1,30 @@
 /// FETCH (RFC 9051 §6.4.5) with BINARY (RFC 3516): attributes, sections and partial ranges.
 extension GrammarReader {
     // fetch = "FETCH" SP sequence-set SP ("ALL" / "FULL" / "FAST" / fetch-att / "(" fetch-att *(SP fetch-att) ")")
-    mutating func fetch() throws(IMAPSyntaxError) -> (SequenceSet, [FetchAttribute]) {
+    //   [fetch-modifiers]                                                      (RFC 4466 §2.4)
+    mutating func fetch() throws(IMAPSyntaxError) -> (SequenceSet, [FetchAttribute], FetchModifiers) {
         try space()
         let set = try sequenceSet()
         try space()
-        if keyword("ALL") { return (set, FetchAttribute.allMacro) }
-        if keyword("FAST") { return (set, FetchAttribute.fastMacro) }
-        if keyword("FULL") { return (set, FetchAttribute.fullMacro) }
-        if peek() == .openParen {
-            return (set, try parenthesizedList(allowEmpty: false) { r throws(IMAPSyntaxError) in try r.fetchAttribute() })
+        let attributes: [FetchAttribute]
+        if keyword("ALL") {
+            attributes = FetchAttribute.allMacro
+        } else if keyword("FAST") {
+            attributes = FetchAttribute.fastMacro
+        } else if keyword("FULL") {
+            attributes = FetchAttribute.fullMacro
+        } else if peek() == .openParen {
+            attributes = try parenthesizedList(allowEmpty: false) { r throws(IMAPSyntaxError) in try r.fetchAttribute() }
+        } else {
+            attributes = [try fetchAttribute()]
         }
-        return (set, [try fetchAttribute()])
+        return (set, attributes, try fetchModifiers())
     }
 
     // fetch-att = "ENVELOPE" / "FLAGS" / "INTERNALDATE" / "RFC822" [".HEADER" / ".SIZE" / ".TEXT"] /
     //   "BODY" ["STRUCTURE"] / "UID" / "BODY" section [partial] / "BODY.PEEK" section [partial] /
     //   "BINARY" [".PEEK"] section-binary [partial] / "BINARY.SIZE" section-binary
+    // fetch-att =/ fetch-mod-sequence ; fetch-mod-sequence = "MODSEQ"   (RFC 7162 §7)
     mutating func fetchAttribute() throws(IMAPSyntaxError) -> FetchAttribute {
         let name = try run(while: { $0.isAtomChar && $0 != .openBracket && $0 != .lessThan }, what: "fetch attribute").uppercased()
         switch name {
@@ -29,6 +37,7 @@ extension GrammarReader {
         case "RFC822.TEXT": return .rfc822Text
         case "BODYSTRUCTURE": return .bodyStructure
         case "UID": return .uid
+        case "MODSEQ": return .modSeq
         case "BODY", "BODY.PEEK":
             guard peek() == .openBracket else {
                 guard name == "BODY" else { throw IMAPSyntaxError("BODY.PEEK needs a section") }

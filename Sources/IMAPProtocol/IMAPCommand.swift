@@ -38,7 +38,8 @@ public enum IMAPCommand: Hashable, Sendable {
     case expunge
     case uidExpunge(SequenceSet)
     case search(SearchCommand, uid: Bool)
-    case fetch(SequenceSet, [FetchAttribute], uid: Bool)
+    /// FETCH with optional RFC 7162 modifiers (CHANGEDSINCE, VANISHED).
+    case fetch(SequenceSet, [FetchAttribute], modifiers: FetchModifiers = FetchModifiers(), uid: Bool)
     case store(SequenceSet, StoreFlags, uid: Bool)
     case copy(SequenceSet, MailboxName, uid: Bool)
     case move(SequenceSet, MailboxName, uid: Bool)
@@ -66,13 +67,24 @@ public struct IDParameter: Hashable, Sendable {
     }
 }
 
-/// select-param (RFC 4466): a name with an optional value, e.g. `CONDSTORE`.
+/// select-param (RFC 4466): a name with an optional value, e.g. `CONDSTORE`. The QRESYNC parameter (RFC 7162 §3.2.5)
+/// is parsed into `qresync` (its `value` is then nil).
 public struct SelectParameter: Hashable, Sendable {
     public var name: String
     public var value: String?
+    public var qresync: QResyncParameters?
+
     public init(name: String, value: String? = nil) {
         self.name = name
         self.value = value
+    }
+
+    public static let condStore = SelectParameter(name: "CONDSTORE")
+
+    public static func qresync(_ parameters: QResyncParameters) -> SelectParameter {
+        var parameter = SelectParameter(name: "QRESYNC")
+        parameter.qresync = parameters
+        return parameter
     }
 }
 
@@ -116,6 +128,8 @@ public enum StatusAttribute: String, Hashable, Sendable, CaseIterable {
     case deleted = "DELETED"
     case size = "SIZE"
     case recent = "RECENT"
+    /// RFC 7162 §3.1.6 (CONDSTORE).
+    case highestModSeq = "HIGHESTMODSEQ"
 }
 
 /// One message of an APPEND: flags, optional internal date and the message bytes (a slice of the command buffer).
@@ -125,12 +139,15 @@ public struct AppendMessage: Hashable, Sendable {
     public var data: ByteBuffer
     /// Sent as literal8 (`~{n}`, RFC 3516): the message may contain NUL and binary content.
     public var isBinary: Bool
+    /// Sent as utf8-literal = "UTF8" SP "(" literal8 ")" (RFC 6855 §4): the header may hold UTF-8.
+    public var isUTF8: Bool
 
-    public init(flags: [Flag] = [], internalDate: IMAPDateTime? = nil, data: ByteBuffer, isBinary: Bool = false) {
+    public init(flags: [Flag] = [], internalDate: IMAPDateTime? = nil, data: ByteBuffer, isBinary: Bool = false, isUTF8: Bool = false) {
         self.flags = flags
         self.internalDate = internalDate
         self.data = data
         self.isBinary = isBinary
+        self.isUTF8 = isUTF8
     }
 }
 
@@ -176,6 +193,9 @@ public indirect enum SearchKey: Hashable, Sendable {
     case or(SearchKey, SearchKey)
     /// A parenthesised list, or several top-level keys: all must match.
     case and([SearchKey])
+    /// MODSEQ [entry-name entry-type-req] mod-sequence-valzer (RFC 7162 §3.1.5): messages whose modseq is at least
+    /// this. The optional per-flag entry is parsed and ignored: Letterbox keeps one modseq per message.
+    case modSeq(UInt64)
 }
 
 /// fetch-att (RFC 9051 §6.4.5, RFC 3516 BINARY). The macros ALL, FAST and FULL are expanded by the parser.
@@ -195,6 +215,8 @@ public enum FetchAttribute: Hashable, Sendable {
     case rfc822
     case rfc822Header
     case rfc822Text
+    /// MODSEQ (RFC 7162 §3.1.4.1).
+    case modSeq
 
     /// ALL = (FLAGS INTERNALDATE RFC822.SIZE ENVELOPE)
     public static let allMacro: [FetchAttribute] = [.flags, .internalDate, .rfc822Size, .envelope]
@@ -219,11 +241,14 @@ public struct StoreFlags: Hashable, Sendable {
     public var operation: Operation
     public var silent: Bool
     public var flags: [Flag]
+    /// The store-modifier UNCHANGEDSINCE (RFC 7162 §3.1.3).
+    public var unchangedSince: UInt64?
 
-    public init(_ operation: Operation, silent: Bool = false, flags: [Flag]) {
+    public init(_ operation: Operation, silent: Bool = false, flags: [Flag], unchangedSince: UInt64? = nil) {
         self.operation = operation
         self.silent = silent
         self.flags = flags
+        self.unchangedSince = unchangedSince
     }
 
     /// The flags a message has after this STORE, given the flags it had.
@@ -233,5 +258,47 @@ public struct StoreFlags: Hashable, Sendable {
         case .add: current.union(flags)
         case .remove: current.subtracting(flags)
         }
+    }
+}
+
+/// fetch-modifiers (RFC 4466 §2.4) of RFC 7162: CHANGEDSINCE (§3.1.4.1) and VANISHED (§3.2.6).
+public struct FetchModifiers: Hashable, Sendable {
+    /// Only messages whose modseq is greater than this; implies the MODSEQ fetch item.
+    public var changedSince: UInt64?
+    /// UID FETCH … (CHANGEDSINCE n VANISHED): also report the UIDs in the set expunged since n (QRESYNC).
+    public var vanished: Bool
+
+    public init(changedSince: UInt64? = nil, vanished: Bool = false) {
+        self.changedSince = changedSince
+        self.vanished = vanished
+    }
+
+    public var isEmpty: Bool { changedSince == nil && !vanished }
+}
+
+/// The QRESYNC select-param (RFC 7162 §3.2.5): what the client remembers of the mailbox.
+public struct QResyncParameters: Hashable, Sendable {
+    public var uidValidity: UInt32
+    public var modSeq: UInt64
+    /// The UIDs the client knows; nil means all.
+    public var knownUIDs: SequenceSet?
+    /// seq-match-data: message numbers and the UIDs the client had for them (a hint; Letterbox keeps the whole expunge
+    /// history and does not need it).
+    public var sequenceMatch: SequenceMatch?
+
+    public struct SequenceMatch: Hashable, Sendable {
+        public var sequenceNumbers: SequenceSet
+        public var uids: SequenceSet
+        public init(sequenceNumbers: SequenceSet, uids: SequenceSet) {
+            self.sequenceNumbers = sequenceNumbers
+            self.uids = uids
+        }
+    }
+
+    public init(uidValidity: UInt32, modSeq: UInt64, knownUIDs: SequenceSet? = nil, sequenceMatch: SequenceMatch? = nil) {
+        self.uidValidity = uidValidity
+        self.modSeq = modSeq
+        self.knownUIDs = knownUIDs
+        self.sequenceMatch = sequenceMatch
     }
 }

@@ -55,7 +55,7 @@ public struct IMAPCommandEncoder: Sendable {
             if case .select = command { buffer.writeString("SELECT ") } else { buffer.writeString("EXAMINE ") }
             writeMailbox(name, into: &buffer)
             if !parameters.isEmpty {
-                buffer.writeString(" (" + parameters.map { $0.name + ($0.value.map { " " + $0 } ?? "") }.joined(separator: " ") + ")")
+                buffer.writeString(" (" + parameters.map(Self.selectParameter).joined(separator: " ") + ")")
             }
         case .create(let name, let uses):
             buffer.writeString("CREATE ")
@@ -83,8 +83,10 @@ public struct IMAPCommandEncoder: Sendable {
                 if !message.flags.isEmpty { buffer.writeString(" " + IMAPResponseEncoder.flagList(message.flags)) }
                 if let date = message.internalDate { buffer.writeString(" \"" + IMAPResponseEncoder.dateTime(date) + "\"") }
                 var data = message.data
-                buffer.writeString((message.isBinary ? " ~{" : " {") + "\(data.readableBytes)+}\r\n")
+                let opening = message.isUTF8 ? " UTF8 (~{" : message.isBinary ? " ~{" : " {"
+                buffer.writeString(opening + "\(data.readableBytes)+}\r\n")
                 buffer.writeBuffer(&data)
+                if message.isUTF8 { buffer.writeString(")") }
             }
         case .uidExpunge(let set): buffer.writeString("UID EXPUNGE " + IMAPResponseEncoder.sequenceSet(set))
         case .search(let search, let uid):
@@ -100,11 +102,16 @@ public struct IMAPCommandEncoder: Sendable {
             } else {
                 write(search.key, into: &buffer)
             }
-        case .fetch(let set, let attributes, let uid):
+        case .fetch(let set, let attributes, let modifiers, let uid):
             buffer.writeString((uid ? "UID FETCH " : "FETCH ") + IMAPResponseEncoder.sequenceSet(set) + " (")
             buffer.writeString(attributes.map(Self.fetchAttribute).joined(separator: " ") + ")")
+            if !modifiers.isEmpty {
+                let items = (modifiers.changedSince.map { ["CHANGEDSINCE \($0)"] } ?? []) + (modifiers.vanished ? ["VANISHED"] : [])
+                buffer.writeString(" (" + items.joined(separator: " ") + ")")
+            }
         case .store(let set, let store, let uid):
             buffer.writeString((uid ? "UID STORE " : "STORE ") + IMAPResponseEncoder.sequenceSet(set) + " ")
+            if let unchangedSince = store.unchangedSince { buffer.writeString("(UNCHANGEDSINCE \(unchangedSince)) ") }
             let sign = switch store.operation {
             case .replace: ""
             case .add: "+"
@@ -209,6 +216,7 @@ public struct IMAPCommandEncoder: Sendable {
             write(first, into: &buffer)
             buffer.writeString(" ")
             write(second, into: &buffer)
+        case .modSeq(let value): buffer.writeString("MODSEQ \(value)")
         case .and(let keys):
             buffer.writeString("(")
             for (offset, key) in keys.enumerated() {
@@ -217,6 +225,17 @@ public struct IMAPCommandEncoder: Sendable {
             }
             buffer.writeString(")")
         }
+    }
+
+    // select-param = select-param-name [SP select-param-value] ; QRESYNC per RFC 7162 §7
+    static func selectParameter(_ parameter: SelectParameter) -> String {
+        guard let q = parameter.qresync else { return parameter.name + (parameter.value.map { " " + $0 } ?? "") }
+        var text = "QRESYNC (\(q.uidValidity) \(q.modSeq)"
+        if let known = q.knownUIDs { text += " " + IMAPResponseEncoder.sequenceSet(known) }
+        if let match = q.sequenceMatch {
+            text += " (" + IMAPResponseEncoder.sequenceSet(match.sequenceNumbers) + " " + IMAPResponseEncoder.sequenceSet(match.uids) + ")"
+        }
+        return text + ")"
     }
 
     static func fetchAttribute(_ attribute: FetchAttribute) -> String {
@@ -229,6 +248,7 @@ public struct IMAPCommandEncoder: Sendable {
         case .body: return "BODY"
         case .bodyStructure: return "BODYSTRUCTURE"
         case .uid: return "UID"
+        case .modSeq: return "MODSEQ"
         case .rfc822: return "RFC822"
         case .rfc822Header: return "RFC822.HEADER"
         case .rfc822Text: return "RFC822.TEXT"

@@ -4,7 +4,8 @@
 /// Implements the grammar of RFC 3501 (IMAP4rev1) and RFC 9051 (IMAP4rev2), plus RFC 2177 IDLE, RFC 2342 NAMESPACE,
 /// RFC 2971 ID, RFC 3516 BINARY, RFC 4315 UIDPLUS, RFC 4466 (collected ABNF extensions), RFC 4731 ESEARCH, RFC 4959 SASL-IR,
 /// RFC 5161 ENABLE, RFC 5182 (`$` saved search result), RFC 5258 LIST-EXTENDED, RFC 5819 LIST-STATUS, RFC 6154 SPECIAL-USE,
-/// RFC 6851 MOVE, RFC 7888 LITERAL+, RFC 8438 STATUS=SIZE and RFC 7889 APPENDLIMIT.
+/// RFC 6851 MOVE, RFC 6855 UTF8=ACCEPT, RFC 7162 CONDSTORE and QRESYNC, RFC 7888 LITERAL+, RFC 8438 STATUS=SIZE and
+/// RFC 7889 APPENDLIMIT.
 ///
 /// Pure: no I/O, no logging. `ByteBuffer` is the only NIO type used. The server module owns the channel:
 /// - `IMAPCommandParser` turns bytes into `IMAPCommand`s (or says it needs more bytes / a literal).

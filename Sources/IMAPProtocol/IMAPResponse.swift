@@ -32,13 +32,16 @@ public enum UntaggedResponse: Hashable, Sendable {
     case list(MailboxListItem)
     case lsub(MailboxListItem)
     case mailboxStatus(MailboxName, [StatusValue])
-    /// The RFC 3501 SEARCH response (obsolete in RFC 9051, which answers ESEARCH).
-    case search([UInt32])
+    /// The RFC 3501 SEARCH response (obsolete in RFC 9051, which answers ESEARCH); `modSeq` is RFC 7162's
+    /// search-sort-mod-seq, sent when the search used MODSEQ.
+    case search([UInt32], modSeq: UInt64? = nil)
     case esearch(ESearchResponse)
     case exists(Int)
     /// RFC 3501 only.
     case recent(Int)
     case expunge(Int)
+    /// expunged-resp = "VANISHED" [SP "(EARLIER)"] SP known-uids (RFC 7162 §3.2.10), once QRESYNC is enabled.
+    case vanished(earlier: Bool, SequenceSet)
     case fetch(Int, [FetchResponseItem])
     case namespace(personal: [NamespaceDescription], otherUsers: [NamespaceDescription], shared: [NamespaceDescription])
     case id([IDParameter]?)
@@ -59,6 +62,10 @@ public enum ResponseCode: Hashable, Sendable {
     case uidValidity(UInt32)
     case unseen(UInt32)
     case highestModSeq(UInt64)
+    /// RFC 7162 §3.1.2.2: the mailbox does not keep modseqs.
+    case noModSeq
+    /// RFC 7162 §3.1.3: the messages a STORE … (UNCHANGEDSINCE n) left alone.
+    case modified(SequenceSet)
     /// APPENDUID uidvalidity uid-set (RFC 4315)
     case appendUID(uidValidity: UInt32, uids: SequenceSet)
     /// COPYUID uidvalidity source-uids destination-uids (RFC 4315)
@@ -109,14 +116,20 @@ public struct ESearchResponse: Hashable, Sendable {
     public var max: UInt32?
     public var all: SequenceSet?
     public var count: Int?
+    /// RFC 7162 §3.1.5: the highest modseq of the messages found, when the search used MODSEQ.
+    public var modSeq: UInt64?
 
-    public init(tag: String?, uid: Bool, min: UInt32? = nil, max: UInt32? = nil, all: SequenceSet? = nil, count: Int? = nil) {
+    public init(
+        tag: String?, uid: Bool, min: UInt32? = nil, max: UInt32? = nil, all: SequenceSet? = nil, count: Int? = nil,
+        modSeq: UInt64? = nil
+    ) {
         self.tag = tag
         self.uid = uid
         self.min = min
         self.max = max
         self.all = all
         self.count = count
+        self.modSeq = modSeq
     }
 }
 
@@ -135,6 +148,8 @@ public struct NamespaceDescription: Hashable, Sendable {
 public enum FetchResponseItem: Hashable, Sendable {
     case flags([Flag])
     case uid(UInt32)
+    /// fetch-mod-resp = "MODSEQ" SP "(" permsg-modsequence ")" (RFC 7162 §3.1.4.1)
+    case modSeq(UInt64)
     case internalDate(IMAPDateTime)
     case rfc822Size(UInt64)
     /// Pre-encoded `envelope` production, written verbatim.

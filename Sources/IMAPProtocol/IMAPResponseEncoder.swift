@@ -72,8 +72,10 @@ public struct IMAPResponseEncoder: Sendable {
             writeMailbox(name, into: &buffer)
             let items = values.map { "\($0.attribute.rawValue) \($0.value)" }.joined(separator: " ")
             buffer.writeString(" (" + items + ")")
-        case .search(let numbers):
+        case .search(let numbers, let modSeq):
             buffer.writeString((["SEARCH"] + numbers.map(String.init)).joined(separator: " "))
+            // mailbox-data =/ "SEARCH" [1*(SP nz-number) SP search-sort-mod-seq]   (RFC 7162 §7)
+            if let modSeq, !numbers.isEmpty { buffer.writeString(" (MODSEQ \(modSeq))") }
         case .esearch(let esearch):
             encode(esearch, into: &buffer)
         case .exists(let count):
@@ -82,6 +84,8 @@ public struct IMAPResponseEncoder: Sendable {
             buffer.writeString("\(count) RECENT")
         case .expunge(let number):
             buffer.writeString("\(number) EXPUNGE")
+        case .vanished(let earlier, let uids):
+            buffer.writeString("VANISHED " + (earlier ? "(EARLIER) " : "") + Self.sequenceSet(uids))
         case .fetch(let number, let items):
             buffer.writeString("\(number) FETCH (")
             for (offset, item) in items.enumerated() {
@@ -126,6 +130,8 @@ public struct IMAPResponseEncoder: Sendable {
         case .uidValidity(let value): text = "UIDVALIDITY \(value)"
         case .unseen(let value): text = "UNSEEN \(value)"
         case .highestModSeq(let value): text = "HIGHESTMODSEQ \(value)"
+        case .noModSeq: text = "NOMODSEQ"
+        case .modified(let set): text = "MODIFIED " + Self.sequenceSet(set)
         case .appendUID(let validity, let uids): text = "APPENDUID \(validity) \(Self.sequenceSet(uids))"
         case .copyUID(let validity, let source, let destination):
             text = "COPYUID \(validity) \(Self.sequenceSet(source)) \(Self.sequenceSet(destination))"
@@ -182,6 +188,7 @@ public struct IMAPResponseEncoder: Sendable {
         if let max = response.max { buffer.writeString(" MAX \(max)") }
         if let all = response.all, all != .ranges([]) { buffer.writeString(" ALL " + Self.sequenceSet(all)) }
         if let count = response.count { buffer.writeString(" COUNT \(count)") }
+        if let modSeq = response.modSeq { buffer.writeString(" MODSEQ \(modSeq)") }
     }
 
     // msg-att-dynamic / msg-att-static
@@ -189,6 +196,7 @@ public struct IMAPResponseEncoder: Sendable {
         switch item {
         case .flags(let flags): buffer.writeString("FLAGS " + Self.flagList(flags))
         case .uid(let uid): buffer.writeString("UID \(uid)")
+        case .modSeq(let value): buffer.writeString("MODSEQ (\(value))")
         case .internalDate(let date): buffer.writeString("INTERNALDATE \"" + Self.dateTime(date) + "\"")
         case .rfc822Size(let size): buffer.writeString("RFC822.SIZE \(size)")
         case .envelope(var bytes):

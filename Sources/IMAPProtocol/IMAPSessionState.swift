@@ -51,7 +51,8 @@ public struct IMAPSessionState: Hashable, Sendable {
     public let configuration: Configuration
     public private(set) var state: ConnectionState = .notAuthenticated
     public private(set) var isTLS: Bool
-    /// Capabilities enabled with ENABLE (upper-cased): IMAP4REV2, UTF8=ACCEPT.
+    /// Capabilities enabled with ENABLE (upper-cased): IMAP4REV2, UTF8=ACCEPT, CONDSTORE, QRESYNC. CONDSTORE is also
+    /// enabled by the first CONDSTORE-enabling command (`enableCondStore()`).
     public private(set) var enabled: Set<String> = []
 
     public init(configuration: Configuration = Configuration(), isTLS: Bool) {
@@ -60,11 +61,22 @@ public struct IMAPSessionState: Hashable, Sendable {
     }
 
     /// ENABLE-able capabilities this server supports (RFC 5161, RFC 9051 §6.3.1, RFC 6855).
-    public static let enableable: Set<String> = ["IMAP4REV2", "UTF8=ACCEPT"]
+    public static let enableable: Set<String> = ["IMAP4REV2", "UTF8=ACCEPT", "CONDSTORE", "QRESYNC"]
 
     public var imap4rev2Enabled: Bool { enabled.contains("IMAP4REV2") }
+    /// RFC 7162 §3.1: MODSEQ in unsolicited FETCH responses, HIGHESTMODSEQ on SELECT.
+    public var condStoreEnabled: Bool { enabled.contains("CONDSTORE") }
+    /// RFC 7162 §3.2.3: VANISHED instead of EXPUNGE; SELECT (QRESYNC …) and FETCH (VANISHED) are allowed.
+    public var qresyncEnabled: Bool { enabled.contains("QRESYNC") }
+
+    /// A CONDSTORE-enabling command ran (RFC 7162 §3.1: SELECT/EXAMINE (CONDSTORE), FETCH MODSEQ or CHANGEDSINCE,
+    /// STORE UNCHANGEDSINCE, SEARCH MODSEQ, STATUS HIGHESTMODSEQ). Returns true when CONDSTORE was not enabled before.
+    @discardableResult
+    public mutating func enableCondStore() -> Bool { enabled.insert("CONDSTORE").inserted }
     /// Mailbox names and quoted strings are UTF-8 (RFC 9051 §5.1, RFC 6855).
-    public var utf8Enabled: Bool { imap4rev2Enabled || enabled.contains("UTF8=ACCEPT") }
+    public var utf8Enabled: Bool { imap4rev2Enabled || utf8AcceptEnabled }
+    /// ENABLE UTF8=ACCEPT (RFC 6855 §3): besides UTF-8 strings, SEARCH may no longer name a charset.
+    public var utf8AcceptEnabled: Bool { enabled.contains("UTF8=ACCEPT") }
     /// LOGIN and AUTHENTICATE are refused: cleartext connection and cleartext authentication not allowed.
     public var loginDisabled: Bool { !isTLS && !configuration.allowCleartextAuthentication }
 
@@ -73,7 +85,7 @@ public struct IMAPSessionState: Hashable, Sendable {
         var list = [
             "IMAP4rev1", "IMAP4rev2", "LITERAL+", "SASL-IR", "ENABLE", "IDLE", "UIDPLUS", "MOVE", "NAMESPACE", "ID",
             "UNSELECT", "CHILDREN", "SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "ESEARCH", "STATUS=SIZE",
-            "APPENDLIMIT=\(configuration.appendLimit)",
+            "APPENDLIMIT=\(configuration.appendLimit)", "CONDSTORE", "QRESYNC", "UTF8=ACCEPT",
         ]
         guard state == .notAuthenticated else { return list }
         if !isTLS, configuration.startTLSAvailable { list.append("STARTTLS") }
@@ -107,6 +119,7 @@ public struct IMAPSessionState: Hashable, Sendable {
         case .enable(let requested):
             let newlyEnabled = requested.map { $0.uppercased() }.filter { Self.enableable.contains($0) && !enabled.contains($0) }
             enabled.formUnion(newlyEnabled)
+            if newlyEnabled.contains("QRESYNC") { enabled.insert("CONDSTORE") }  // RFC 7162 §3.2.3
             let names = newlyEnabled.map { $0 == "IMAP4REV2" ? "IMAP4rev2" : $0 }
             return [.send(.untagged(.enabled(names))), ok(tag, "ENABLE completed")]
         case .id:

@@ -55,7 +55,7 @@ extension GrammarReader {
     ]
 
     /// search-key keywords with other arguments, parsed in `searchKey`.
-    static let otherSearchKeys: Set<String> = ["KEYWORD", "UNKEYWORD", "HEADER", "LARGER", "SMALLER", "UID", "NOT", "OR"]
+    static let otherSearchKeys: Set<String> = ["KEYWORD", "UNKEYWORD", "HEADER", "LARGER", "SMALLER", "UID", "NOT", "OR", "MODSEQ"]
 
     // search-key = "ALL" / "ANSWERED" / "BCC" SP astring / "BEFORE" SP date / "BODY" SP astring / "CC" SP astring /
     //   "DELETED" / "FLAGGED" / "FROM" SP astring / "KEYWORD" SP flag-keyword / "ON" SP date / "SEEN" /
@@ -64,7 +64,7 @@ extension GrammarReader {
     //   "LARGER" SP number64 / "NOT" SP search-key / "OR" SP search-key SP search-key / "SENTBEFORE" SP date /
     //   "SENTON" SP date / "SENTSINCE" SP date / "SMALLER" SP number64 / "UID" SP sequence-set / "UNDRAFT" /
     //   sequence-set / "(" search-key *(SP search-key) ")"
-    //   ; RFC 3501 also: "NEW" / "OLD" / "RECENT"
+    //   ; RFC 3501 also: "NEW" / "OLD" / "RECENT"; RFC 7162: search-modsequence
     mutating func searchKey() throws(IMAPSyntaxError) -> SearchKey {
         if let byte = peek(), byte.isDigit || byte == .star || byte == .dollar {
             return .sequenceNumbers(try sequenceSet())
@@ -90,6 +90,7 @@ extension GrammarReader {
         case "LARGER": return .larger(try number64())
         case "SMALLER": return .smaller(try number64())
         case "UID": return .uid(try sequenceSet())
+        case "MODSEQ": return try searchModSequence()
         case "NOT":
             try enterNesting()
             defer { leaveNesting() }

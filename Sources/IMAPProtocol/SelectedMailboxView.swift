@@ -8,6 +8,9 @@
 ///   next command that allows them (NOOP, IDLE, CHECK, EXPUNGE, UID FETCH, …) announces them.
 /// - EXISTS never counts down: it is sent after new messages, counting the ghosts the client still sees.
 /// - New messages arrive with ascending UIDs above every UID already in the view.
+/// - Once CONDSTORE is enabled (`reportsModSeq`) unsolicited FETCH responses carry MODSEQ; once QRESYNC is enabled
+///   (`reportsVanished`) expunges are announced as one VANISHED (UIDs) instead of EXPUNGEs (RFC 7162 §3.1.2, §3.2.10),
+///   under the same timing rules as EXPUNGE.
 public struct SelectedMailboxView: Hashable, Sendable {
     /// One message as the session learns of it.
     public struct Message: Hashable, Sendable {
@@ -26,13 +29,18 @@ public struct SelectedMailboxView: Hashable, Sendable {
     /// A change published by the store for this mailbox, from any session or from delivery.
     public enum Change: Hashable, Sendable {
         case appended(Message)
-        case flagsChanged(uid: UInt32, flags: Set<Flag>)
+        /// `modSeq` is the message's new modseq (RFC 7162), reported once CONDSTORE is enabled.
+        case flagsChanged(uid: UInt32, flags: Set<Flag>, modSeq: UInt64 = 0)
         case expunged(uid: UInt32)
     }
 
     public let uidValidity: UInt32
     /// Report \Recent and RECENT (IMAP4rev1). False once the client enabled IMAP4rev2.
     public var reportsRecent: Bool
+    /// CONDSTORE is enabled: unsolicited FETCH responses include MODSEQ (RFC 7162 §3.1.2).
+    public var reportsModSeq: Bool = false
+    /// QRESYNC is enabled: expunges are announced with VANISHED (RFC 7162 §3.2.10.2).
+    public var reportsVanished: Bool = false
     /// RFC 5182 `$`: the UIDs the last SEARCH … RETURN (SAVE) found.
     public var savedSearchResult: [UInt32] = []
 
@@ -44,6 +52,7 @@ public struct SelectedMailboxView: Hashable, Sendable {
     private var pendingExpunges: Set<UInt32> = []
     private var pendingAppends: [Message] = []
     private var pendingFlags: [UInt32: Set<Flag>] = [:]
+    private var pendingModSeqs: [UInt32: UInt64] = [:]
 
     public init(uidValidity: UInt32, messages: [Message], reportsRecent: Bool = true) {
         let sorted = messages.sorted { $0.uid < $1.uid }
@@ -59,6 +68,8 @@ public struct SelectedMailboxView: Hashable, Sendable {
     public var recentCount: Int { reportsRecent ? recent.count : 0 }
     public var largestUID: UInt32 { max(pendingAppends.last?.uid ?? 0, uids.last ?? 0) }
     public var hasPendingChanges: Bool { !pendingExpunges.isEmpty || !pendingAppends.isEmpty || !pendingFlags.isEmpty }
+    /// Expunges learnt but not announced yet (held back during FETCH, STORE and SEARCH).
+    public var hasPendingExpunges: Bool { !pendingExpunges.isEmpty }
 
     /// The responses that describe the mailbox right after SELECT/EXAMINE: EXISTS and (rev1) RECENT.
     public var selectResponses: [UntaggedResponse] {
@@ -97,11 +108,12 @@ public struct SelectedMailboxView: Hashable, Sendable {
         case .appended(let message):
             guard message.uid > largestUID else { return }  // already known: the feed may repeat itself
             pendingAppends.append(message)
-        case .flagsChanged(let uid, let flags):
+        case .flagsChanged(let uid, let flags, let modSeq):
             if let index = pendingAppends.firstIndex(where: { $0.uid == uid }) {
                 pendingAppends[index].flags = flags
             } else if clientFlags[uid] != nil, !pendingExpunges.contains(uid) {
                 pendingFlags[uid] = flags
+                pendingModSeqs[uid] = max(modSeq, pendingModSeqs[uid] ?? 0)
             }
         case .expunged(let uid):
             if let index = pendingAppends.firstIndex(where: { $0.uid == uid }) {
@@ -109,6 +121,7 @@ public struct SelectedMailboxView: Hashable, Sendable {
             } else if clientFlags[uid] != nil {
                 pendingExpunges.insert(uid)
                 pendingFlags[uid] = nil
+                pendingModSeqs[uid] = nil
             }
         }
     }
@@ -117,14 +130,17 @@ public struct SelectedMailboxView: Hashable, Sendable {
     public mutating func noteFlagsSent(uid: UInt32, flags: Set<Flag>) {
         guard clientFlags[uid] != nil else { return }
         clientFlags[uid] = flags.subtracting([.recent])
-        if pendingFlags[uid].map({ $0 == clientFlags[uid] }) == true { pendingFlags[uid] = nil }
+        if pendingFlags[uid].map({ $0 == clientFlags[uid] }) == true {
+            pendingFlags[uid] = nil
+            pendingModSeqs[uid] = nil
+        }
     }
 
     /// May EXPUNGE responses be sent while this command runs? Not during FETCH, STORE or SEARCH (RFC 9051 §7.5.1);
     /// their UID forms allow them.
     public static func expungesAllowed(during command: IMAPCommand) -> Bool {
         switch command {
-        case .fetch(_, _, let uid), .store(_, _, let uid): uid
+        case .fetch(_, _, _, let uid), .store(_, _, let uid): uid
         case .search(_, let uid): uid
         default: true
         }
@@ -150,15 +166,20 @@ public struct SelectedMailboxView: Hashable, Sendable {
         for (uid, flags) in pendingFlags.sorted(by: { $0.key < $1.key }) {
             guard let number = sequenceNumber(forUID: uid), clientFlags[uid] != flags else { continue }
             clientFlags[uid] = flags
-            responses.append(.fetch(number, [.uid(uid), .flags(self.flags(uid: uid).map(Self.ordered) ?? [])]))
+            var items: [FetchResponseItem] = [.uid(uid), .flags(self.flags(uid: uid).map(Self.ordered) ?? [])]
+            if reportsModSeq, let modSeq = pendingModSeqs[uid], modSeq > 0 { items.append(.modSeq(modSeq)) }
+            responses.append(.fetch(number, items))
         }
         pendingFlags.removeAll()
+        pendingModSeqs.removeAll()
         return responses
     }
 
-    /// EXPUNGE responses in ascending order, each number as it is after the previous ones were removed.
+    /// EXPUNGE responses in ascending order, each number as it is after the previous ones were removed; or one VANISHED
+    /// with their UIDs once QRESYNC is enabled.
     private mutating func announceExpunges() -> [UntaggedResponse] {
         var responses: [UntaggedResponse] = []
+        let vanished = reportsVanished ? [UntaggedResponse.vanished(earlier: false, SequenceSet(pendingExpunges.sorted()))] : []
         var removed = 0
         var kept: [UInt32] = []
         kept.reserveCapacity(uids.count)
@@ -175,7 +196,7 @@ public struct SelectedMailboxView: Hashable, Sendable {
         uids = kept
         pendingExpunges.removeAll()
         savedSearchResult.removeAll { clientFlags[$0] == nil }
-        return responses
+        return reportsVanished ? vanished : responses
     }
 
     /// System flags first in a fixed order, then keywords alphabetically: stable output for clients and tests.

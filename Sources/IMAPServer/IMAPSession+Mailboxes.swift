@@ -13,7 +13,13 @@ extension IMAPSession {
 
     // MARK: SELECT / EXAMINE (§6.3.2, §6.3.3)
 
-    func select(_ name: MailboxName, readOnly: Bool) async throws -> Completion {
+    func select(_ name: MailboxName, readOnly: Bool, parameters: [SelectParameter] = []) async throws -> Completion {
+        // RFC 7162 §3.2.5: QRESYNC needs ENABLE QRESYNC first; CONDSTORE and QRESYNC are CONDSTORE-enabling.
+        let qresync = parameters.lazy.compactMap(\.qresync).first
+        if qresync != nil, !state.qresyncEnabled { throw CommandFailure.bad("QRESYNC is not enabled") }
+        if let unknown = parameters.first(where: { $0.qresync == nil && $0.name != "CONDSTORE" }) {
+            throw CommandFailure.bad("unknown SELECT parameter \(unknown.name)")
+        }
         if let previous = selected {
             previous.close()
             selected = nil
@@ -28,7 +34,10 @@ extension IMAPSession {
         let messages = records.map {
             SelectedMailboxView.Message(uid: $0.uid, flags: Conversions.flags($0.flags), isRecent: recent.contains($0.uid))
         }
-        let view = SelectedMailboxView(uidValidity: info.uidValidity, messages: messages, reportsRecent: !state.imap4rev2Enabled)
+        var view = SelectedMailboxView(uidValidity: info.uidValidity, messages: messages, reportsRecent: !state.imap4rev2Enabled)
+        if !parameters.isEmpty { state.enableCondStore() }
+        view.reportsModSeq = state.condStoreEnabled
+        view.reportsVanished = state.qresyncEnabled
         let modSeq = max(info.highestModSeq, records.map(\.modSeq).max() ?? 0)
         let current = SelectedMailbox(info: info, view: view, readOnly: readOnly, modSeq: modSeq, subscription: subscription, signal: signal)
         signal.raise()  // catch anything committed between the mailbox lookup and the snapshot
@@ -44,8 +53,12 @@ extension IMAPSession {
         }
         try await send(.status(.ok, code: .uidValidity(info.uidValidity), text: "UIDs valid"))
         try await send(.status(.ok, code: .uidNext(info.uidNext), text: "predicted next UID"))
+        if state.condStoreEnabled { try await send(.status(.ok, code: .highestModSeq(UInt64(modSeq)), text: "highest modseq")) }
         if state.imap4rev2Enabled {
             try await send(.list(MailboxListItem(attributes: [], name: MailboxName(info.name))))
+        }
+        if let qresync, qresync.uidValidity == info.uidValidity {
+            try await resynchronize(qresync, records: records, view: view)
         }
         return .ok("\(readOnly ? "EXAMINE" : "SELECT") completed", code: readOnly ? .readOnly : .readWrite)
     }
@@ -133,6 +146,7 @@ extension IMAPSession {
     // MARK: STATUS (§6.3.11, RFC 8438)
 
     func status(_ name: MailboxName, _ attributes: [StatusAttribute]) async throws -> Completion {
+        if attributes.contains(.highestModSeq) { try await enableCondStore() }
         guard let info = try await mailbox(named: name) else { throw CommandFailure.no("no such mailbox", code: .nonexistent) }
         try await send(.mailboxStatus(name, try await statusValues(of: info, attributes)))
         return .ok("STATUS completed")
@@ -149,6 +163,7 @@ extension IMAPSession {
             case .deleted: StatusValue(.deleted, UInt64(status.deleted))
             case .size: StatusValue(.size, UInt64(max(0, status.size)))
             case .recent: StatusValue(.recent, UInt64(status.recent))
+            case .highestModSeq: StatusValue(.highestModSeq, UInt64(status.highestModSeq))
             }
         }
     }

@@ -22,12 +22,23 @@ extension IMAPSession {
 
     // MARK: FETCH (§6.4.5)
 
-    func fetch(_ set: SequenceSet, _ requested: [FetchAttribute], uid: Bool) async throws -> Completion {
+    func fetch(
+        _ set: SequenceSet, _ requested: [FetchAttribute], modifiers: FetchModifiers = FetchModifiers(), uid: Bool
+    ) async throws -> Completion {
+        // RFC 7162 §3.2.6: VANISHED only with UID FETCH, once QRESYNC is enabled.
+        if modifiers.vanished, !uid || !state.qresyncEnabled { throw CommandFailure.bad("VANISHED needs UID FETCH and ENABLE QRESYNC") }
+        if modifiers.changedSince != nil || requested.contains(.modSeq) { try await enableCondStore() }
         var current = try requireSelected()
         let uids = try resolve(set, uid: uid)
         var attributes = requested
         if uid, !attributes.contains(.uid) { attributes.insert(.uid, at: 0) }
+        // CHANGEDSINCE implies MODSEQ; once CONDSTORE is on, FLAGS always travel with MODSEQ (RFC 7162 §3.1.4.1).
+        if modifiers.changedSince != nil || (state.condStoreEnabled && attributes.contains(.flags)), !attributes.contains(.modSeq) {
+            attributes.append(.modSeq)
+        }
+        if let since = modifiers.changedSince, modifiers.vanished { try await reportVanished(in: set, since: since) }
         var records = try await store.messages(in: current.id, uids: uids)
+        if let since = modifiers.changedSince { records.removeAll { UInt64($0.modSeq) <= since } }
         // Fetching a body section without PEEK sets \Seen (RFC 9051 §6.4.5); the FETCH then includes FLAGS.
         if !current.readOnly, attributes.contains(where: \.setsSeen) {
             let unseen = records.filter { !$0.flags.system.contains(.seen) }.map(\.uid)
@@ -37,11 +48,12 @@ extension IMAPSession {
                 let updated = Dictionary(changed.map { ($0.uid, $0) }, uniquingKeysWith: { $1 })
                 records = records.map { updated[$0.uid] ?? $0 }
                 if !attributes.contains(.flags) { attributes.append(.flags) }
+                if state.condStoreEnabled, !attributes.contains(.modSeq) { attributes.append(.modSeq) }
             }
         }
         let needsBytes = attributes.contains { attribute in
             switch attribute {
-            case .flags, .uid, .internalDate, .rfc822Size: false
+            case .flags, .uid, .internalDate, .rfc822Size, .modSeq: false
             default: true
             }
         }
@@ -71,6 +83,8 @@ extension IMAPSession {
         switch attribute {
         case .uid:
             return .uid(record.uid)
+        case .modSeq:
+            return .modSeq(UInt64(record.modSeq))
         case .flags:
             let flags = Conversions.flags(record.flags)
             view.noteFlagsSent(uid: record.uid, flags: flags)
@@ -113,6 +127,7 @@ extension IMAPSession {
     // MARK: STORE (§6.4.6)
 
     func storeFlags(_ set: SequenceSet, _ storeFlags: StoreFlags, uid: Bool) async throws -> Completion {
+        if storeFlags.unchangedSince != nil { try await enableCondStore() }
         var current = try requireSelected()
         let uids = try resolve(set, uid: uid).filter { !current.view.isExpungePending(uid: $0) }
         let operation: FlagOperation = switch storeFlags.operation {
@@ -120,18 +135,29 @@ extension IMAPSession {
         case .add: .add
         case .remove: .remove
         }
-        _ = try await store.setFlags(
-            Conversions.messageFlags(storeFlags.flags), operation: operation, uids: uids, in: current.id, unchangedSince: nil)
-        let records = try await store.messages(in: current.id, uids: uids)
+        let (changed, failed) = try await store.setFlags(
+            Conversions.messageFlags(storeFlags.flags), operation: operation, uids: uids, in: current.id,
+            unchangedSince: storeFlags.unchangedSince.map { ModSeq($0) })
+        let refused = Set(failed)
+        let changedUIDs = Set(changed.map(\.uid))
+        let records = try await store.messages(in: current.id, uids: uids.filter { !refused.contains($0) })
         for record in records {
             let flags = Conversions.flags(record.flags)
             current.view.noteFlagsSent(uid: record.uid, flags: flags)
-            guard !storeFlags.silent, let number = current.view.sequenceNumber(forUID: record.uid) else { continue }
+            // RFC 7162 §3.1.3: with UNCHANGEDSINCE, a changed message is reported even after .SILENT, with its MODSEQ.
+            let mustReport = storeFlags.unchangedSince != nil && changedUIDs.contains(record.uid)
+            guard !storeFlags.silent || mustReport, let number = current.view.sequenceNumber(forUID: record.uid) else { continue }
             var items: [FetchResponseItem] = [.flags(Self.ordered(current.view.flags(uid: record.uid) ?? flags))]
             if uid { items.insert(.uid(record.uid), at: 0) }
+            if state.condStoreEnabled { items.append(.modSeq(UInt64(record.modSeq))) }
             try await send(.fetch(number, items))
         }
         selected = current
+        guard failed.isEmpty else {
+            // MODIFIED names message numbers for STORE, UIDs for UID STORE.
+            let names = uid ? failed : failed.compactMap { current.view.sequenceNumber(forUID: $0).map(UInt32.init) }
+            return .ok("conditional \(uid ? "UID " : "")STORE failed for some messages", code: .modified(SequenceSet(names.sorted())))
+        }
         return .ok("\(uid ? "UID " : "")STORE completed")
     }
 
@@ -167,8 +193,10 @@ extension IMAPSession {
         let current = try requireSelected()
         var uids: [UID]?
         if let set { uids = try resolve(set, uid: true) }
-        _ = try await store.expunge(in: current.id, uids: uids)
+        let expunged = try await store.expunge(in: current.id, uids: uids)
         current.signal.raise()  // announce our own expunges now, not after the feed's round trip
-        return .ok("\(set == nil ? "" : "UID ")EXPUNGE completed")
+        var completion = Completion.ok("\(set == nil ? "" : "UID ")EXPUNGE completed")
+        completion.reportsHighestModSeq = !expunged.isEmpty && state.qresyncEnabled
+        return completion
     }
 }

@@ -3,10 +3,18 @@ import MailCore
 import MailStore
 import MIME
 
-/// SEARCH (RFC 9051 §6.4.4) with ESEARCH (RFC 4731) and SAVE (RFC 5182).
+/// SEARCH (RFC 9051 §6.4.4) with ESEARCH (RFC 4731), SAVE (RFC 5182) and MODSEQ (RFC 7162 §3.1.5).
+/// Text, header and sent-date keys read the search text the store cached at delivery (`CachedSearchText`), a chunk of
+/// messages per store read; the blob is parsed only for a message without a usable cached text.
 extension IMAPSession {
+    static let searchChunk = 200
+
     func search(_ command: SearchCommand, uid: Bool, tag: String) async throws -> Completion {
+        let usesModSeq = Self.usesModSeq(command.key)
+        if usesModSeq { try await enableCondStore() }
         var current = try requireSelected()
+        // RFC 6855 §3: after ENABLE UTF8=ACCEPT a charset label conflicts with the session's UTF-8.
+        if command.charset != nil, state.utf8AcceptEnabled { throw CommandFailure.bad("no CHARSET after ENABLE UTF8=ACCEPT") }
         if let charset = command.charset, !["UTF-8", "US-ASCII"].contains(charset.uppercased()) {
             throw CommandFailure.no("unsupported charset", code: .badCharset(["UTF-8", "US-ASCII"]))
         }
@@ -14,33 +22,57 @@ extension IMAPSession {
         var matcher = SearchMatcher(view: current.view, largestUID: records.last?.uid ?? 0)
         let needsContent = SearchMatcher.needsContent(command.key)
         var found: [UInt32] = []
-        for record in records {
+        var modSeqs: [ModSeq] = []  // of the found messages, in the same order
+        var cached: [UID: String] = [:]
+        for (offset, record) in records.enumerated() {
             guard let number = current.view.sequenceNumber(forUID: record.uid) else { continue }
+            var text: SearchText?
             var views: MessageViews?
-            if needsContent { views = MessageViews(bytes: try await store.blobs.get(record.blob)) }
-            if matcher.matches(command.key, record: record, number: number, views: &views) { found.append(record.uid) }
+            if needsContent {
+                if offset % Self.searchChunk == 0 {
+                    let chunk = records[offset..<min(offset + Self.searchChunk, records.count)].map(\.uid)
+                    cached = try await store.searchTexts(in: current.id, uids: chunk)
+                }
+                text = cached[record.uid].flatMap(CachedSearchText.decode)
+                if text == nil { views = MessageViews(bytes: try await store.blobs.get(record.blob)) }
+            }
+            if matcher.matches(command.key, record: record, number: number, cached: text, views: &views) {
+                found.append(record.uid)
+                modSeqs.append(record.modSeq)
+            }
         }
         let results = uid ? found : found.compactMap { current.view.sequenceNumber(forUID: $0).map(UInt32.init) }
         let options = command.returnOptions ?? (state.imap4rev2Enabled ? [] : nil)
         guard let options else {
-            try await send(.search(results))
+            try await send(.search(results, modSeq: usesModSeq ? modSeqs.max().map(UInt64.init) : nil))
             return .ok("\(uid ? "UID " : "")SEARCH completed")
         }
         if options.contains(.save) {
             current.view.savedSearchResult = found
             selected = current
         }
-        let reported = options.filter { $0 != .save }
         if !(options == [.save]) {
-            var response = ESearchResponse(tag: tag, uid: uid)
-            let all = reported.isEmpty || reported.contains(.all)
-            if reported.contains(.min) { response.min = results.min() }
-            if reported.contains(.max) { response.max = results.max() }
-            if reported.contains(.count) { response.count = results.count }
-            if all, !results.isEmpty { response.all = SequenceSet(results) }
-            try await send(.esearch(response))
+            try await send(.esearch(Self.esearch(
+                results, modSeqs: usesModSeq ? modSeqs : nil, options: options.filter { $0 != .save }, tag: tag, uid: uid)))
         }
         return .ok("\(uid ? "UID " : "")SEARCH completed")
+    }
+
+    /// The ESEARCH response (RFC 4731 §3.1) for results in ascending order. With MODSEQ (RFC 4731 §3.2): the modseq of
+    /// the MIN and/or MAX message when only those were asked for, otherwise the highest of all found messages.
+    static func esearch(_ results: [UInt32], modSeqs: [ModSeq]?, options: [SearchReturnOption], tag: String, uid: Bool) -> ESearchResponse {
+        var response = ESearchResponse(tag: tag, uid: uid)
+        let all = options.isEmpty || options.contains(.all)
+        if options.contains(.min) { response.min = results.first }
+        if options.contains(.max) { response.max = results.last }
+        if options.contains(.count) { response.count = results.count }
+        if all, !results.isEmpty { response.all = SequenceSet(results) }
+        if let modSeqs, let first = modSeqs.first, let last = modSeqs.last {
+            let onlyMinMax = !all && !options.contains(.count)
+            let relevant = onlyMinMax ? (options.contains(.min) ? [first] : []) + (options.contains(.max) ? [last] : []) : modSeqs
+            response.modSeq = relevant.max().map(UInt64.init)
+        }
+        return response
     }
 }
 
@@ -67,8 +99,11 @@ struct SearchMatcher {
         }
     }
 
-    mutating func matches(_ key: SearchKey, record: MessageRecord, number: Int, views: inout MessageViews?) -> Bool {
-        searchText = nil
+    /// `cached` is the message's search text when the store had it; otherwise `views` (the blob) provides it.
+    mutating func matches(
+        _ key: SearchKey, record: MessageRecord, number: Int, cached: SearchText? = nil, views: inout MessageViews?
+    ) -> Bool {
+        searchText = cached
         return evaluate(key, record: record, number: number, views: &views)
     }
 
@@ -117,6 +152,7 @@ struct SearchMatcher {
         case .sentSince(let date): return Self.compare(sentDay(record, &views), date) { $0 >= $1 }
         case .larger(let size): return UInt64(record.size) > size
         case .smaller(let size): return UInt64(record.size) < size
+        case .modSeq(let value): return UInt64(record.modSeq) >= value
         case .uid(let set):
             return ranges(set, largest: largestUID).contains { $0.contains(record.uid) }
         case .sequenceNumbers(let set):
@@ -140,8 +176,14 @@ struct SearchMatcher {
     }
 
     /// The Date header's calendar day in its own zone; the internal date when there is no usable Date header.
-    private func sentDay(_ record: MessageRecord, _ views: inout MessageViews?) -> Int {
-        if let raw = views?.headerValue("Date"), let date = MessageDate(rfc5322Bytes: raw) { return date.localDayNumber }
+    private mutating func sentDay(_ record: MessageRecord, _ views: inout MessageViews?) -> Int {
+        let raw: [UInt8]?
+        if views == nil, let text = text(&views) {
+            raw = text.headerNames.firstIndex { $0.lowercased() == "date" }.map { Array(text.headerValues[$0].utf8) }
+        } else {
+            raw = views?.headerValue("Date")
+        }
+        if let raw, let date = MessageDate(rfc5322Bytes: raw) { return date.localDayNumber }
         return Conversions.dayNumber(record.internalDate)
     }
 

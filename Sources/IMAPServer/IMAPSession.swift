@@ -213,6 +213,16 @@ final class IMAPSession {
     private func enabledChanged() {
         parser.options.utf8Enabled = state.utf8Enabled
         selected?.view.reportsRecent = !state.imap4rev2Enabled
+        selected?.view.reportsModSeq = state.condStoreEnabled
+        selected?.view.reportsVanished = state.qresyncEnabled
+    }
+
+    /// A CONDSTORE-enabling command is running (RFC 7162 §3.1). The first one while a mailbox is selected also tells the
+    /// client the mailbox's HIGHESTMODSEQ, which it has not been told at SELECT.
+    func enableCondStore() async throws(ConnectionError) {
+        guard state.enableCondStore() else { return }
+        enabledChanged()
+        if let current = selected { try await send(.status(.ok, code: .highestModSeq(UInt64(current.modSeq)), text: "CONDSTORE enabled")) }
     }
 
     /// Runs a command the state machine handed over, then sends pending mailbox updates and the tagged completion.
@@ -244,6 +254,7 @@ final class IMAPSession {
                 logger.error("mailbox resynchronisation failed", metadata: ["error": "\(error)"])
             }
         }
+        if completion.reportsHighestModSeq, let current = selected { completion.code = .highestModSeq(UInt64(current.modSeq)) }
         try await send(.tagged(tag: tag, completion.status, code: completion.code, text: completion.text))
     }
 
@@ -259,6 +270,9 @@ final class IMAPSession {
         var status: TaggedStatus = .ok
         var code: ResponseCode?
         var text: String
+        /// Answer with [HIGHESTMODSEQ n] of the selected mailbox as it stands once the updates have been announced
+        /// (RFC 7162 §3.2.7: EXPUNGE that removed messages, with QRESYNC enabled).
+        var reportsHighestModSeq = false
 
         static func ok(_ text: String, code: ResponseCode? = nil) -> Completion { Completion(status: .ok, code: code, text: text) }
     }
@@ -282,10 +296,10 @@ final class IMAPSession {
             return try await login(username: username, password: password)
         case .authenticate(let mechanism, let initialResponse):
             return try await authenticate(mechanism: mechanism, initialResponse: initialResponse)
-        case .select(let name, _):
-            return try await select(name, readOnly: false)
-        case .examine(let name, _):
-            return try await select(name, readOnly: true)
+        case .select(let name, let parameters):
+            return try await select(name, readOnly: false, parameters: parameters)
+        case .examine(let name, let parameters):
+            return try await select(name, readOnly: true, parameters: parameters)
         case .create(let name, let specialUse):
             return try await create(name, specialUse: specialUse)
         case .delete(let name):
@@ -323,8 +337,8 @@ final class IMAPSession {
             return try await expunge(uids: set)
         case .search(let search, let uid):
             return try await self.search(search, uid: uid, tag: tag)
-        case .fetch(let set, let attributes, let uid):
-            return try await fetch(set, attributes, uid: uid)
+        case .fetch(let set, let attributes, let modifiers, let uid):
+            return try await fetch(set, attributes, modifiers: modifiers, uid: uid)
         case .store(let set, let flags, let uid):
             return try await storeFlags(set, flags, uid: uid)
         case .copy(let set, let name, let uid):

@@ -73,12 +73,13 @@ struct MessageViews {
         return Array(bytes[start..<end])
     }
 
-    /// The cached views written at APPEND, so FETCH never re-parses the message for ENVELOPE/BODYSTRUCTURE.
+    /// The cached views written at APPEND, so FETCH never re-parses the message for ENVELOPE/BODYSTRUCTURE and SEARCH
+    /// reads the cached text.
     static func summary(of bytes: [UInt8]) -> MessageSummary {
         let message = MIME.Message.parse(bytes)
         let structure = message.bodyStructure()
         return MessageSummary(
             envelope: message.envelope.wireBytes, bodyStructure: structure.wireBytes(extensible: true),
-            body: structure.wireBytes(extensible: false))
+            body: structure.wireBytes(extensible: false), searchText: CachedSearchText.encode(message.searchText))
     }
 }

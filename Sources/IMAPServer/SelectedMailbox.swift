@@ -21,6 +21,10 @@ struct SelectedMailbox {
     let readOnly: Bool
     /// Every change up to this modseq is in `view` (announced or pending).
     var modSeq: ModSeq
+    /// While expunges are held back: a modseq below all of theirs (the `modSeq` the sync that found the first of them
+    /// started from). A QRESYNC client, which may meanwhile see MODSEQs above it, is told this as HIGHESTMODSEQ after
+    /// each such command, so a lost connection cannot make it skip the held expunges (RFC 7162 §3.2).
+    var heldExpungesFloor: ModSeq?
     let signal: ChangeSignal
     private let subscription: MailboxSubscription
 
@@ -68,10 +72,12 @@ extension IMAPSession {
             if record.uid > current.view.largestUID {
                 current.view.apply(.appended(SelectedMailboxView.Message(uid: record.uid, flags: flags, isRecent: recent.contains(record.uid))))
             } else {
-                current.view.apply(.flagsChanged(uid: record.uid, flags: flags))
+                current.view.apply(.flagsChanged(uid: record.uid, flags: flags, modSeq: UInt64(record.modSeq)))
             }
         }
+        let hadHeldExpunges = current.view.hasPendingExpunges
         for uid in changes.expunged { current.view.apply(.expunged(uid: uid)) }
+        if !hadHeldExpunges, current.view.hasPendingExpunges { current.heldExpungesFloor = current.modSeq }
         current.modSeq = max(current.modSeq, changes.highestModSeq)
         current.info.uidNext = changes.uidNext
         selected = current
@@ -82,7 +88,13 @@ extension IMAPSession {
         guard selected != nil else { return }
         try await synchronize()
         guard var current = selected, current.view.hasPendingChanges else { return }
-        let responses = current.view.pendingResponses(expungesAllowed: expungesAllowed)
+        var responses = current.view.pendingResponses(expungesAllowed: expungesAllowed)
+        if !current.view.hasPendingExpunges {
+            current.heldExpungesFloor = nil
+        } else if let floor = current.heldExpungesFloor, state.qresyncEnabled {
+            // This command's FETCH responses (or these) may carry MODSEQs above held expunges.
+            responses.append(.status(.ok, code: .highestModSeq(UInt64(floor)), text: "expunges pending"))
+        }
         selected = current
         for response in responses { try await send(response) }
     }

@@ -40,6 +40,9 @@ public protocol MailStore: Sendable {
     func messages(in mailbox: MailboxID) async throws -> [MessageRecord]
     func messages(in mailbox: MailboxID, uids: [UID]) async throws -> [MessageRecord]
     func summary(in mailbox: MailboxID, uid: UID) async throws -> MessageSummary?
+    /// The cached search text (`MessageSummary.searchText`) of several messages in one read, for IMAP SEARCH. Messages
+    /// without a cached text are left out or map to "".
+    func searchTexts(in mailbox: MailboxID, uids: [UID]) async throws -> [UID: String]
     func changes(in mailbox: MailboxID, since modSeq: ModSeq) async throws -> MailboxChanges
     /// Changes flags; returns the records whose flags actually changed (with their new modseq). With `unchangedSince`
     /// (CONDSTORE), messages modified after it are left alone and reported in the second element.
@@ -57,6 +60,17 @@ public protocol MailStore: Sendable {
     func usage(of account: AccountID) async throws -> Int64
     /// True when a blob is referenced by any message or queue entry (garbage collection).
     func isBlobReferenced(_ blob: BlobID) async throws -> Bool
+}
+
+extension MailStore {
+    /// One `summary` read per message; backends override it with a single query.
+    public func searchTexts(in mailbox: MailboxID, uids: [UID]) async throws -> [UID: String] {
+        var texts: [UID: String] = [:]
+        for uid in uids {
+            if let summary = try await summary(in: mailbox, uid: uid) { texts[uid] = summary.searchText }
+        }
+        return texts
+    }
 }
 
 /// A user account record.

@@ -189,6 +189,20 @@ public final class SQLiteMailStore: MailStore {
         }
     }
 
+    public func searchTexts(in mailbox: MailboxID, uids: [UID]) async throws -> [UID: String] {
+        try await read { db in
+            var texts: [UID: String] = [:]
+            for chunk in uids.sorted().chunked(500) {
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT m.uid, s.search_text FROM message m JOIN summary s ON s.blob = m.blob
+                    WHERE m.mailbox_id = ? AND m.uid IN (\(Self.placeholders(chunk.count)))
+                    """, arguments: StatementArguments([mailbox.rawValue] + chunk.map { Int64($0) }))
+                for row in rows { texts[UID(row["uid"] as Int64)] = row["search_text"] }
+            }
+            return texts
+        }
+    }
+
     public func changes(in mailbox: MailboxID, since modSeq: ModSeq) async throws -> MailboxChanges {
         try await read { db in
             guard let box = try Row.fetchOne(db, sql: "\(Self.mailboxSelect) WHERE m.id = ?", arguments: [mailbox.rawValue])

@@ -27,6 +27,8 @@ struct SearchAndFetchParserTests {
         ("OR (SEEN FROM bob) NOT (DELETED)", .or(.and([.seen, .from("bob")]), .not(.and([.deleted])))),
         ("NOT OR NOT SEEN 2:4 UID 7", .and([.not(.or(.not(.seen), .sequenceNumbers(.ranges([SequenceRange(2...4)])))), .uid(.ranges([SequenceRange(7)]))])),
         ("seen unseen", .and([.seen, .unseen])),
+        ("MODSEQ 620162338", .modSeq(620162338)),
+        ("MODSEQ 0", .modSeq(0)),
     ]
 
     @Test(arguments: searchKeys)
@@ -60,6 +62,7 @@ struct SearchAndFetchParserTests {
         ("BINARY[]", .binary(part: [], partial: nil, peek: false)),
         ("BINARY.PEEK[1.2]<0.10>", .binary(part: [1, 2], partial: PartialRange(offset: 0, length: 10), peek: true)),
         ("BINARY.SIZE[3]", .binarySize(part: [3])),
+        ("MODSEQ", .modSeq),
     ]
 
     @Test(arguments: fetchAttributes)

@@ -52,7 +52,7 @@ func record(uid: UInt32, flags: MessageFlags = MessageFlags(), size: Int = 100, 
 @Suite struct SearchMatcherTests {
     static let seen = MessageFlags(system: .seen)
 
-    @Test(arguments: [
+    static let table: [(SearchKey, Bool)] = [
         (SearchKey.all, true),
         (.seen, true), (.unseen, false), (.flagged, false), (.not(.flagged), true),
         (.subject("grüße"), true), (.subject("GRÜSSE FROM"), false), (.from("bob@example"), true), (.to("carol"), false),
@@ -65,7 +65,10 @@ func record(uid: UInt32, flags: MessageFlags = MessageFlags(), size: Int = 100, 
         (.uid(.ranges([SequenceRange(.number(6), .last)])), true),
         (.sequenceNumbers(.ranges([SequenceRange(1)])), true),
         (.or(.flagged, .keyword(Flag("$Work"))), true), (.and([.seen, .unkeyword(Flag("$work"))]), false),
-    ])
+        (.modSeq(1), true), (.modSeq(2), false),
+    ]
+
+    @Test(arguments: table)
     func keys(key: SearchKey, expected: Bool) {
         let view = SelectedMailboxView(uidValidity: 1, messages: [.init(uid: 5, flags: [.seen])])
         var matcher = SearchMatcher(view: view, largestUID: 5)
@@ -74,7 +77,49 @@ func record(uid: UInt32, flags: MessageFlags = MessageFlags(), size: Int = 100, 
         var views: MessageViews? = SearchMatcher.needsContent(key) ? MessageViews(bytes: sample) : nil
         #expect(matcher.matches(key, record: record(uid: 5, flags: flags, day: 1), number: 1, views: &views) == expected)
     }
+
+    /// The same keys answered from the cached search text alone (no blob): the same results.
+    @Test(arguments: table)
+    func keysFromTheCachedText(key: SearchKey, expected: Bool) throws {
+        let view = SelectedMailboxView(uidValidity: 1, messages: [.init(uid: 5, flags: [.seen])])
+        var matcher = SearchMatcher(view: view, largestUID: 5)
+        var flags = Self.seen
+        flags.insertKeyword("$Work")
+        let text = MessageViews.summary(of: sample).searchText
+        #expect(!text.isEmpty)
+        let cached = try #require(CachedSearchText.decode(text))
+        var views: MessageViews? = nil
+        #expect(matcher.matches(key, record: record(uid: 5, flags: flags, day: 1), number: 1, cached: cached, views: &views) == expected)
+    }
 }
+
+@Suite struct CachedSearchTextTests {
+    @Test func roundTripsTheDecodedText() throws {
+        var views = MessageViews(bytes: sample)
+        let text = views.searchText()
+        let decoded = try #require(CachedSearchText.decode(CachedSearchText.encode(text)))
+        #expect(decoded.headerNames == text.headerNames && decoded.headerValues == text.headerValues && decoded.body == text.body)
+        #expect(decoded.headerContains("Subject", "grüße"))
+    }
+
+    @Test(arguments: [
+        "",  // nothing cached
+        String(repeating: "x", count: CachedSearchText.maximumBytes),  // may be cut: use the blob
+        "no header separator\nbody",  // not the cache's format
+        "Subject: never ends",
+    ])
+    func fallsBackToTheBlob(_ cached: String) {
+        #expect(CachedSearchText.decode(cached) == nil)
+    }
+
+    @Test func aValueWithALineBreakStaysOneField() throws {
+        let decoded = try #require(CachedSearchText.decode("Subject: two\nlines\nTo: bob\n\nbody"))
+        #expect(decoded.headerNames == ["Subject", "To"])
+        #expect(decoded.header("Subject") == "two\nlines")
+        #expect(decoded.body == "body")
+    }
+}
+
 
 @Suite struct ConversionTests {
     @Test func internalDateRoundTrip() {
@@ -101,5 +146,32 @@ func record(uid: UInt32, flags: MessageFlags = MessageFlags(), size: Int = 100, 
         #expect(counter.acquire(bob, limit: 2))
         counter.release(alice)
         #expect(counter.acquire(alice, limit: 2))
+    }
+}
+
+/// ESEARCH with MODSEQ (RFC 4731 §3.2): which messages' modseq is reported.
+@Suite struct ESearchModSeqTests {
+    static let results: [UInt32] = [2, 5, 9]
+    static let modSeqs: [ModSeq] = [40, 70, 50]
+
+    static let table: [([SearchReturnOption], UInt64)] = [
+        ([.min], 40),
+        ([.max], 50),
+        ([.min, .max], 50),
+        ([.all], 70),
+        ([], 70),
+        ([.count, .min], 70),
+    ]
+
+    @Test(arguments: table)
+    func modSeqFollowsTheReturnedMessages(options: [SearchReturnOption], expected: UInt64) {
+        let response = IMAPSession.esearch(Self.results, modSeqs: Self.modSeqs, options: options, tag: "a", uid: true)
+        #expect(response.modSeq == expected)
+    }
+
+    @Test func noModSeqWithoutTheKeyOrWithoutResults() {
+        #expect(IMAPSession.esearch(Self.results, modSeqs: nil, options: [.all], tag: "a", uid: false).modSeq == nil)
+        let empty = IMAPSession.esearch([], modSeqs: [], options: [.min], tag: "a", uid: false)
+        #expect(empty.modSeq == nil && empty.min == nil && empty.all == nil)
     }
 }

@@ -31,6 +31,7 @@ public enum MailStoreConformance {
         ("an uncommitted blob leaves no visible message", uncommittedBlobIsInvisible),
         ("change feed publishes after commit", changeFeed),
         ("recent is claimed once", recentClaimedOnce),
+        ("search texts are read in bulk", searchTextsInBulk),
         ("directory: domains, accounts, aliases", directoryRecords),
         ("outbound queue entries keep envelope and recipients", queueEntries),
     ]
@@ -103,6 +104,22 @@ public enum MailStoreConformance {
         let conditional = try await store.mail.setFlags(
             MessageFlags(system: .flagged), operation: .add, uids: [1, 2], in: inbox.id, unchangedSince: afterAppend)
         #expect(conditional.failed == [1] && conditional.changed.map(\.uid) == [2])
+    }
+
+    static func searchTextsInBulk(_ store: StoreUnderTest) async throws {
+        let account = try await makeAccount(store)
+        let inbox = try await inbox(store, account)
+        var first = try await message(store, "first")
+        first.summary = MessageSummary(envelope: [1], searchText: "Subject: first\n\nfirst body")
+        let second = try await message(store, "second")  // no cached text
+        var third = try await message(store, "third")
+        third.summary = MessageSummary(envelope: [1], searchText: "Subject: third\n\n")
+        _ = try await store.mail.append([first, second, third], to: inbox.id)
+        let texts = try await store.mail.searchTexts(in: inbox.id, uids: [1, 2, 3, 99])
+        #expect(texts[1] == "Subject: first\n\nfirst body")
+        #expect((texts[2] ?? "").isEmpty)
+        #expect(texts[3] == "Subject: third\n\n")
+        #expect(texts[99] == nil)
     }
 
     static func expungeLog(_ store: StoreUnderTest) async throws {
