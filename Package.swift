@@ -66,7 +66,7 @@ let package = Package(
 
         .target(
             name: "Delivery",
-            dependencies: ["MailCore", "MIME", "MailStore", "Directory", "SMTPProtocol", "DNS", nioCore, nioPosix, nioSSL, nioTLS, logging],
+            dependencies: ["MailCore", "MIME", "MailStore", "Directory", "SMTPProtocol", "DNS", nioCore, nioPosix, nioSSL, nioTLS, logging, metrics],
             swiftSettings: strict
         ),
         .target(name: "DNS", dependencies: ["MailCore", nioCore, nioPosix], swiftSettings: strict),
@@ -81,7 +81,7 @@ let package = Package(
 
         .target(
             name: "SMTPServer",
-            dependencies: ["ServerCore", "SMTPProtocol", "SASL", "Directory", "Delivery", "MailStore", "MailCore", nioCore, logging],
+            dependencies: ["ServerCore", "SMTPProtocol", "SASL", "Directory", "Delivery", "MailStore", "MailCore", "MailAuth", nioCore, logging, metrics],
             swiftSettings: strict
         ),
         .target(
@@ -101,7 +101,7 @@ let package = Package(
             name: "LetterboxServer",
             dependencies: [
                 "MailCore", "MIME", "SASL", "MailStore", "MailStoreSQLite", "Directory", "Delivery", "ServerCore",
-                "SMTPServer", "IMAPServer", "SMTPProtocol", "DNS", "HTTPServer", nioCore, nioPosix, logging, lifecycle, unixSignals,
+                "SMTPServer", "IMAPServer", "SMTPProtocol", "DNS", "HTTPServer", "MailAuth", nioCore, nioPosix, logging, lifecycle, unixSignals,
                 toml, metrics, prometheus, hummingbird,
             ],
             swiftSettings: strict

@@ -10,6 +10,7 @@
 import email
 import imaplib
 import os
+import re
 import shutil
 import signal
 import smtplib
@@ -33,19 +34,31 @@ def free_port():
         return udp.getsockname()[1]
 
 
-@pytest.fixture
-def dns(tmp_path):
-    """dnsmasq on 127.0.0.1:PORT serving MX and A records for a.test and b.test; yields the port."""
+TXT = re.compile(r'^(\S+)\. 3600 IN TXT (.*)$')
+
+
+def txt_records(zone):
+    """dnsmasq txt-record lines for every TXT record of a `letterbox dns --format zone` snippet."""
+    lines = []
+    for line in zone.splitlines():
+        match = TXT.match(line)
+        if match:
+            strings = re.findall(r'"((?:[^"\\]|\\.)*)"', match.group(2))
+            lines.append(f"txt-record={match.group(1)}," + ",".join(f'"{s}"' for s in strings))
+    return lines
+
+
+def start_dnsmasq(tmp_path, port, records):
+    """dnsmasq on 127.0.0.1:PORT serving MX and A records for a.test and b.test plus `records`."""
     binary = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
     if not os.path.exists(binary):
         pytest.fail("dnsmasq is not installed (scripts/install-test-deps installs dnsmasq-base)")
-    port = free_port()
     config = tmp_path / "dnsmasq.conf"
     config.write_text("\n".join([
         f"port={port}", "listen-address=127.0.0.1", "bind-interfaces", "no-resolv", "no-hosts", "user=root",
         "mx-host=a.test,mx.a.test,10", f"host-record=mx.a.test,{A_IP}",
         "mx-host=b.test,mx.b.test,10", f"host-record=mx.b.test,{B_IP}",
-    ]) + "\n")
+    ] + records) + "\n")
     process = subprocess.Popen([binary, "--keep-in-foreground", f"--conf-file={config}", "--pid-file="],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -55,12 +68,8 @@ def dns(tmp_path):
             return True
         except OSError:
             return False
-    try:
-        wait_for(listening, what="dnsmasq", timeout=10)
-        yield port
-    finally:
-        process.kill()
-        process.wait()
+    wait_for(listening, what="dnsmasq", timeout=10)
+    return process
 
 
 class Host:
@@ -77,7 +86,6 @@ class Host:
         run("domain", "add", f"{name}.test", "--config", str(self.config))
         run("user", "add", self.user, "--password", PASSWORD, "--config", str(self.config))
         self.server = None
-        self.start()
 
     def start(self):
         self.server = Server(self.data_dir, extra_args=["--config", str(self.config)], address=self.ip, ports={"smtp": 25})
@@ -126,12 +134,22 @@ def message(sender, recipient, subject):
 
 
 @pytest.fixture
-def hosts(tmp_path, dns):
-    a = Host(tmp_path, "a", A_IP, dns, "alice")
-    b = Host(tmp_path, "b", B_IP, dns, "bob")
-    yield a, b
-    a.stop()
-    b.stop()
+def hosts(tmp_path):
+    """Hosts A and B, with the records `letterbox dns` prints for each domain (SPF, DKIM, DMARC) in dnsmasq."""
+    port = free_port()
+    a = Host(tmp_path, "a", A_IP, port, "alice")
+    b = Host(tmp_path, "b", B_IP, port, "bob")
+    records = txt_records(a.cli("dns", "a.test", "--format", "zone")) + txt_records(b.cli("dns", "b.test", "--format", "zone"))
+    dns = start_dnsmasq(tmp_path, port, records)
+    try:
+        a.start()
+        b.start()
+        yield a, b
+    finally:
+        a.stop()
+        b.stop()
+        dns.kill()
+        dns.wait()
 
 
 def test_submission_relay_over_starttls_and_imap_read(hosts):
@@ -144,6 +162,12 @@ def test_submission_relay_over_starttls_and_imap_read(hosts):
     assert any("by mx.a.test" in hop and "ESMTPSA" in hop for hop in hops), hops   # submission on A, TLS + AUTH
     assert any("by mx.b.test" in hop and "ESMTPS" in hop and "mx.a.test" in hop for hop in hops), hops  # A → B over TLS
     assert parsed["Return-Path"] == "<alice@a.test>"
+    # Signed by A (RSA and Ed25519), checked by B: every mechanism passes.
+    assert len(parsed.get_all("DKIM-Signature")) == 2
+    results = parsed["Authentication-Results"]
+    assert results.startswith("mx.b.test"), results
+    for expected in ("dkim=pass header.d=a.test", "spf=pass", "dmarc=pass"):
+        assert expected in " ".join(results.split()), results
     wait_for(lambda: "the queue is empty" in a.cli("queue", "list"), what="A's queue to empty")
     history = a.cli("queue", "list", "--history")
     assert "bob@b.test  delivered" in history and "mx.b.test[127.0.0.3]" not in history.split("delivered")[0]
@@ -199,3 +223,26 @@ def test_two_hundred_queued_messages_survive_sigkill_and_arrive_once(hosts):
     subjects = [email.message_from_bytes(raw)["Subject"] for raw in b.inbox()]
     assert len(subjects) == 200
     assert sorted(subjects) == sorted(f"bulk {n}" for n in range(200))
+
+
+def test_forged_from_of_a_sent_directly_to_b_is_rejected(hosts):
+    a, b = hosts
+    forged = message("alice@a.test", "bob@b.test", "forged")
+    with smtplib.SMTP(B_IP, 25, timeout=30, source_address=("127.0.0.1", 0)) as smtp:
+        smtp.ehlo("attacker.test")
+        smtp.mail("alice@a.test")
+        assert smtp.rcpt("bob@b.test")[0] == 250
+        code, text = smtp.data(forged)
+    assert code == 550 and b"5.7.1" in text and b"DMARC" in text
+    assert b.inbox() == []
+
+
+def test_authentication_results_from_outside_are_replaced(hosts):
+    a, b = hosts
+    spoofed = ("From: carol@elsewhere.test\r\nTo: bob@b.test\r\nSubject: claims\r\n"
+               "Authentication-Results: mx.b.test; dkim=pass header.d=bank.test; spf=pass; dmarc=pass\r\n\r\nhi\r\n")
+    with smtplib.SMTP(B_IP, 25, timeout=30, source_address=("127.0.0.1", 0)) as smtp:
+        assert smtp.sendmail("carol@elsewhere.test", ["bob@b.test"], spoofed) == {}
+    received = email.message_from_bytes(wait_for(lambda: b.inbox(), what="the message on B")[0])
+    fields = received.get_all("Authentication-Results")
+    assert len(fields) == 1 and "bank.test" not in fields[0] and "dkim=none" in fields[0], fields

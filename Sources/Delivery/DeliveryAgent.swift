@@ -6,6 +6,7 @@
 import Foundation
 import MailCore
 import MailStore
+import Metrics
 
 /// One envelope recipient with the DSN parameters it came with (RFC 3461).
 public struct DeliveryRecipient: Hashable, Sendable {
@@ -28,6 +29,8 @@ public struct DeliveryPlan: Sendable {
     public var remoteRecipients: [DeliveryRecipient]
     /// Envelope parameters to keep with queued mail: ENVID, RET, BODY, SMTPUTF8, REQUIRETLS.
     public var parameters: [String: String]
+    /// The local accounts' mailbox to file into ("Junk" for DMARC quarantine); INBOX when the account has no such mailbox.
+    public var localMailbox = "INBOX"
 
     public init(sender: EmailAddress?, localAccounts: [AccountID], remoteRecipients: [DeliveryRecipient], parameters: [String: String] = [:]) {
         self.sender = sender
@@ -94,6 +97,8 @@ public final class DeliveryAgent: Sendable {
                 let blob = try await store.blobs.put(local)
                 var inboxes: [MailboxID] = []
                 for account in Set(plan.localAccounts) {
+                    let chosen = plan.localMailbox == "INBOX" ? nil : try await store.mailbox(of: account, named: plan.localMailbox)
+                    if let chosen { inboxes.append(chosen.id); continue }
                     guard let inbox = try await store.mailbox(of: account, named: "INBOX") else {
                         throw DeliveryError.permanent("\(account) has no INBOX")
                     }
@@ -101,6 +106,7 @@ public final class DeliveryAgent: Sendable {
                 }
                 let new = NewMessage(blob: blob, size: local.count, internalDate: receivedAt, summary: summarize(local))
                 receipt.localUIDs = try await store.deliver(new, to: inboxes)
+                Counter(label: "letterbox_messages_delivered_total", dimensions: [("destination", "local")]).increment(by: inboxes.count)
             }
             if !plan.remoteRecipients.isEmpty {
                 let blob = try await store.blobs.put(message)

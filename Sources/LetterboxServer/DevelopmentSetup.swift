@@ -17,7 +17,7 @@ public enum DevelopmentSetup {
         }
         let password = randomPassword()
         if try await !system.directory.domains().contains(DomainName(domain)!) {
-            _ = try await system.directory.addDomain(domain)
+            _ = try await system.addDomain(domain)
         }
         if try await system.directory.users(in: domain).contains(where: { $0.address.normalized == account }) {
             try await system.directory.setPassword(account, password: password)

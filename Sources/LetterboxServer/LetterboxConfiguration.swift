@@ -95,6 +95,18 @@ public struct LetterboxConfiguration: Sendable, Equatable {
         public var idleTimeoutSeconds = 1860
     }
 
+    /// `[mailauth]`: DKIM, SPF and DMARC.
+    public var mailAuth = MailAuthSettings()
+
+    public struct MailAuthSettings: Sendable, Equatable {
+        /// `mailauth.public_suffix_list`: the PSL file DMARC finds organizational domains with.
+        public var publicSuffixList = "/usr/share/publicsuffix/public_suffix_list.dat"
+        /// `mailauth.dmarc_reject`: refuse (550 5.7.1) mail failing DMARC under p=reject. Default true.
+        public var dmarcReject = true
+        /// `mailauth.dmarc_quarantine`: file mail failing DMARC under p=quarantine into Junk. Default true.
+        public var dmarcQuarantine = true
+    }
+
     /// `[delivery]`: sending mail to other servers.
     public var delivery = DeliverySettings()
 
@@ -225,6 +237,10 @@ public struct LetterboxConfiguration: Sendable, Equatable {
         try readIMAP(&reader, into: &configuration.imap)
         configuration.defaultQuota = try reader.size("quota.default", range: 0...Int64.max) ?? configuration.defaultQuota
         try readDelivery(&reader, into: &configuration.delivery)
+        configuration.mailAuth.publicSuffixList = try reader.string("mailauth.public_suffix_list").flatMap { $0.isEmpty ? nil : $0 }
+            ?? configuration.mailAuth.publicSuffixList
+        configuration.mailAuth.dmarcReject = try reader.bool("mailauth.dmarc_reject") ?? configuration.mailAuth.dmarcReject
+        configuration.mailAuth.dmarcQuarantine = try reader.bool("mailauth.dmarc_quarantine") ?? configuration.mailAuth.dmarcQuarantine
         try readHTTP(&reader, into: &configuration.http)
         if let servers = try reader.strings("dns.servers") {
             for server in servers where ListenAddress(server) == nil {

@@ -33,11 +33,13 @@ public enum LetterboxService {
             store: system.mailStore, queue: queue, defaultQuota: configuration.defaultQuota,
             summarize: MessageSummaries.summarize)
         let context = ServerContext(configuration: configuration, system: system, delivery: agent, certificates: certificates, logger: logger)
+        let resolver = try DeliveryWiring.resolver(configuration)
         let runner = QueueRunner(
             queue: queue, blobs: system.mailStore.blobs, agent: agent, directory: system.directory,
-            resolver: try DeliveryWiring.resolver(configuration), configuration: try DeliveryWiring.outbound(configuration),
+            resolver: resolver, configuration: try DeliveryWiring.outbound(configuration),
             logger: logger)
-        let endpoints = try SMTPWiring.endpoints(context) + IMAPWiring.endpoints(context)
+        let authentication = MailAuthWiring.authentication(configuration, resolver: resolver, logger: logger)
+        let endpoints = try SMTPWiring.endpoints(context, authentication: authentication) + IMAPWiring.endpoints(context)
         var listeners: [(LetterboxConfiguration.Service, Listener)] = []
         for endpoint in endpoints {
             do {

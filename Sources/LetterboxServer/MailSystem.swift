@@ -105,4 +105,27 @@ public final class MailSystem: Sendable {
         if s < 172_800 { return "\(s / 3600)h\(s % 3600 / 60)m" }
         return "\(s / 86_400)d\(s % 86_400 / 3600)h"
     }
+
+    // MARK: Domains with their DKIM keys
+
+    /// Adds a domain and makes its DKIM keys (RSA-2048 and Ed25519) when it has none yet.
+    public func addDomain(_ name: String) async throws -> String {
+        let added = try await directory.addDomain(name)
+        let keys = DKIMKeyStore(dataDirectory: configuration.dataDirectory)
+        if keys.selectors(domain: "\(added)").isEmpty { try keys.generate(domain: "\(added)") }
+        return "\(added)"
+    }
+
+    /// New DKIM keys for a local domain, signing from now on; the old ones stay published until removed.
+    public func rotateDKIM(_ name: String) async throws -> [String] {
+        guard let domain = DomainName(name), try await directory.isLocalDomain(domain) else { throw DirectoryError.unknownDomain(name) }
+        return try DKIMKeyStore(dataDirectory: configuration.dataDirectory).generate(domain: domain.name)
+    }
+
+    /// The records `letterbox dns` prints for a local domain.
+    public func dnsRecords(_ name: String, zone: Bool) async throws -> String {
+        guard let domain = DomainName(name), try await directory.isLocalDomain(domain) else { throw DirectoryError.unknownDomain(name) }
+        let records = try DNSRecords.records(domain: domain.name, configuration: configuration)
+        return zone ? DNSRecords.zone(records) : DNSRecords.table(records)
+    }
 }

@@ -5,7 +5,7 @@ import SMTPServer
 /// Builds the SMTP listeners: MX on `listen.smtp` (STARTTLS), submission on `listen.submission` (STARTTLS) and
 /// `listen.submissions` (implicit TLS, RFC 8314). One `AuthenticationThrottle` is shared by all three.
 enum SMTPWiring {
-    static func endpoints(_ context: ServerContext) throws(ConfigurationError) -> [ServiceEndpoint] {
+    static func endpoints(_ context: ServerContext, authentication: MessageAuthentication? = nil) throws(ConfigurationError) -> [ServiceEndpoint] {
         guard let hostname = DomainName(context.configuration.hostname) else {
             throw ConfigurationError(key: "hostname", value: context.configuration.hostname, problem: "not a valid host name")
         }
@@ -27,7 +27,8 @@ enum SMTPWiring {
                 maximumErrors: settings.maxErrors, idleTimeout: .seconds(settings.idleTimeoutSeconds),
                 postmaster: settings.postmaster.flatMap(EmailAddress.init))
             let handler = SMTPService(
-                configuration: configuration, directory: context.system.directory, delivery: context.delivery, throttle: throttle)
+                configuration: configuration, directory: context.system.directory, delivery: context.delivery, throttle: throttle,
+                authentication: authentication)
             endpoints.append(ServiceEndpoint(service: service, listener: listener, handler: handler))
         }
         return endpoints

@@ -104,7 +104,14 @@ public final class SMTPService: ConnectionHandler {
     let saslConfiguration = SASLServerConfiguration()
 
     /// - Parameter throttle: share one between the MX and submission services so failures count across ports.
-    public init(configuration: Configuration, directory: AccountDirectory, delivery: DeliveryAgent, throttle: AuthenticationThrottle) {
+    /// DKIM signing (submission) and SPF/DKIM/DMARC checks (MX); nil: neither.
+    let authentication: MessageAuthentication?
+
+    public init(
+        configuration: Configuration, directory: AccountDirectory, delivery: DeliveryAgent, throttle: AuthenticationThrottle,
+        authentication: MessageAuthentication? = nil
+    ) {
+        self.authentication = authentication
         self.configuration = configuration
         self.directory = directory
         self.delivery = delivery

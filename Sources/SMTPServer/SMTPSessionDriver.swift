@@ -2,6 +2,8 @@ import Delivery
 import Directory
 import Foundation
 import Logging
+import MailAuth
+import Metrics
 import MailCore
 import MailStore
 import NIOCore
@@ -227,15 +229,36 @@ final class SMTPSessionDriver {
             usedEHLO: session.usedEHLO, smtpUTF8: envelope.smtpUTF8, tlsActive: connection.isTLS, tlsVersion: tlsVersionName,
             authenticatedUser: account?.address.description, id: id,
             singleRecipient: envelope.recipients.count == 1 ? envelope.recipients[0].address : nil)
-        var message = Array(TraceHeaders.received(transaction, hostname: configuration.hostname, date: date).utf8)
+        let received = Array(TraceHeaders.received(transaction, hostname: configuration.hostname, date: date).utf8)
+        var message: [UInt8]
+        var plan = deliveryPlan(envelope)
         if configuration.role == .submission {
-            message += Array(TraceHeaders.missingSubmissionFields(content, hostname: configuration.hostname, date: date, uniqueID: id).utf8)
+            let body = Array(TraceHeaders.missingSubmissionFields(content, hostname: configuration.hostname, date: date, uniqueID: id).utf8) + content
+            // DKIM over what the user wrote plus the fields we added; the Received field is not signed.
+            let signatures = service.authentication?.signatures(for: body, mailFrom: envelope.mailFrom?.description, now: seconds) ?? ""
+            message = Array(signatures.utf8) + received + body
+        } else if let authentication = service.authentication {
+            // RFC 8601 §5: an Authentication-Results field claiming to be ours that came from outside is a forgery.
+            let cleaned = AuthenticationResults.removingFields(claiming: configuration.hostname.name, from: content)
+            let verdict = await authentication.check(
+                message: cleaned, clientIP: clientAddress, helo: session.clientName.map { "\($0)" } ?? "",
+                mailFrom: envelope.mailFrom?.description, hostname: configuration.hostname.name, now: seconds)
+            connection.logger.info("mail authentication", metadata: ["id": "\(id)", "result": "\(verdict.summary)"])
+            switch verdict.disposition {
+            case .deliver: break
+            case .junk: plan.localMailbox = "Junk"
+            case .reject(let reason):
+                Counter(label: "letterbox_messages_rejected_total", dimensions: [("reason", "dmarc")]).increment()
+                return .failed(SMTPReply(550, SMTPEnhancedStatusCode(5, 7, 1), reason))
+            }
+            message = received + Array(verdict.headerField.utf8) + cleaned
+        } else {
+            message = received + content
         }
-        message += content
-        let plan = deliveryPlan(envelope)
         for account in localAccounts(envelope) where await !service.delivery.hasRoom(account, for: message.count) {
             // One reply covers every recipient, so the whole message is deferred; the sender retries (RFC 5321 §4.2.5).
             connection.logger.notice("message over a recipient's quota, answered 452", metadata: ["id": "\(id)", "account": "\(account.address)"])
+            Counter(label: "letterbox_messages_rejected_total", dimensions: [("reason", "quota")]).increment()
             return .failed(.mailboxFull)
         }
         do throws(DeliveryError) {
@@ -243,13 +266,16 @@ final class SMTPSessionDriver {
         } catch {
             switch error {
             case .temporary(let detail):
+                Counter(label: "letterbox_messages_rejected_total", dimensions: [("reason", "temporary")]).increment()
                 connection.logger.error("delivery failed, answered 451", metadata: ["id": "\(id)", "error": "\(detail)"])
                 return .failed(.localError)
             case .permanent(let detail):
+                Counter(label: "letterbox_messages_rejected_total", dimensions: [("reason", "permanent")]).increment()
                 connection.logger.error("delivery refused, answered 554", metadata: ["id": "\(id)", "error": "\(detail)"])
                 return .failed(SMTPReply(554, SMTPEnhancedStatusCode(5, 3, 0), "Transaction failed"))
             }
         }
+        Counter(label: "letterbox_messages_accepted_total", dimensions: [("role", "\(configuration.role)")]).increment()
         connection.logger.info("message accepted", metadata: [
             "id": "\(id)", "size": "\(message.count)", "recipients": "\(envelope.recipients.count)",
             "local": "\(plan.localAccounts.count)", "remote": "\(plan.remoteRecipients.count)",

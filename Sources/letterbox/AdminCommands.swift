@@ -13,8 +13,8 @@ struct DomainCommand: AsyncParsableCommand {
         @Argument(help: "The domain, e.g. example.org.") var domain: String
         func run() async throws {
             try await administer {
-                let added = try await store.open(.createIfMissing).directory.addDomain(domain)
-                print("added domain \(added)")
+                let added = try await store.open(.createIfMissing).addDomain(domain)
+                print("added domain \(added) (DKIM keys made; publish the records from: letterbox dns \(added))")
             }
         }
     }
@@ -239,6 +239,38 @@ struct QueueCommand: AsyncParsableCommand {
                 try await store.open(.mustExist).removeFromQueue(id: id)
                 print("removed \(id) from the queue")
             }
+        }
+    }
+}
+
+struct DKIMCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "dkim", abstract: "Manage DKIM signing keys.", subcommands: [Rotate.self])
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make new DKIM keys (RSA and Ed25519) for a domain and sign with them from now on.",
+            discussion: "Publish the new selectors (letterbox dns DOMAIN) before mail signed with them leaves; keep the old ones published for a few days.")
+        @OptionGroup var store: StoreOptions
+        @Argument var domain: String
+        func run() async throws {
+            try await administer {
+                let selectors = try await store.open(.mustExist).rotateDKIM(domain)
+                print("new DKIM selectors for \(domain): \(selectors.joined(separator: ", ")) (publish them: letterbox dns \(domain))")
+            }
+        }
+    }
+}
+
+struct DNSCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dns", abstract: "Print the DNS records a domain needs: MX, SPF, DKIM, DMARC, and recommended MTA-STS, TLS-RPT, SRV, autoconfig.")
+    @OptionGroup var store: StoreOptions
+    @Argument var domain: String
+    @Option(help: "table (default) or zone (a BIND zone-file snippet).") var format = "table"
+    func run() async throws {
+        try await administer {
+            guard ["table", "zone"].contains(format) else { throw CommandFailure("--format must be table or zone") }
+            print(try await store.open(.mustExist).dnsRecords(domain, zone: format == "zone"), terminator: "")
         }
     }
 }
