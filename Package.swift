@@ -86,7 +86,7 @@ let package = Package(
         ),
         .target(
             name: "IMAPServer",
-            dependencies: ["ServerCore", "IMAPProtocol", "SASL", "Directory", "MailStore", "MailCore", "MIME", nioCore, logging],
+            dependencies: ["ServerCore", "IMAPProtocol", "SASL", "Directory", "MailStore", "MailCore", "MIME", nioCore, logging, metrics],
             swiftSettings: strict
         ),
 

@@ -3,6 +3,7 @@ import IMAPProtocol
 import MailStore
 import SASL
 import ServerCore
+import Metrics
 
 /// LOGIN (RFC 9051 §6.2.3) and AUTHENTICATE (§6.2.2, RFC 4959 SASL-IR) through the SASL state machines.
 extension IMAPSession {
@@ -69,6 +70,7 @@ extension IMAPSession {
 
     private func authenticationFailed() async throws -> Completion {
         authenticationFailures += 1
+        Counter(label: "letterbox_auth_failures_total", dimensions: [("protocol", "imap")]).increment()
         logger.notice("authentication failed", metadata: ["failures": "\(authenticationFailures)"])
         try await connection.flush()
         try? await Task.sleep(for: configuration.authenticationFailureDelay)

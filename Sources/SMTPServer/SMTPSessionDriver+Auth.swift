@@ -1,5 +1,6 @@
 import Directory
 import Logging
+import Metrics
 import MailStore
 import SASL
 import SMTPProtocol
@@ -75,6 +76,7 @@ extension SMTPSessionDriver {
                 connection.logger.error("SASL sequencing error", metadata: ["error": "\(error)"])
                 return session.authenticationFailed(.temporary)
             case .authentication:
+                Counter(label: "letterbox_auth_failures_total", dimensions: [("protocol", "smtp")]).increment()
                 let delay = service.throttle.recordFailure(address: clientAddress, account: candidateName)
                 connection.logger.notice("AUTH failed", metadata: ["user": "\(candidateName ?? "?")", "delay": "\(delay)"])
                 try? await Task.sleep(for: delay)
