@@ -67,13 +67,14 @@ def queued_messages(server):
 
 
 def split_trace(raw):
-    """Splits the leading trace fields (Return-Path, Received, with continuation lines) off a stored message."""
+    """Splits the fields the server puts on top (Return-Path, Received, DKIM-Signature on submission,
+    Authentication-Results on the MX port, with continuation lines) off a stored message."""
     lines = raw.split(b"\r\n")
     trace = []
     index = 0
     while index < len(lines):
         line = lines[index]
-        if line.startswith((b"Return-Path:", b"Received:")) or (trace and line[:1] in (b" ", b"\t")):
+        if line.startswith((b"Return-Path:", b"Received:", b"DKIM-Signature:", b"Authentication-Results:")) or (trace and line[:1] in (b" ", b"\t")):
             trace.append(line)
             index += 1
         else:

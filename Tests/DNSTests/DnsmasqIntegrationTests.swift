@@ -135,7 +135,7 @@ enum Dnsmasq {
         probe.attempts = 1
         let prober = try DNSResolver(configuration: probe)
         var ready = false
-        for _ in 0..<50 where !ready {
+        for _ in 0..<300 where !ready && process.isRunning {  // up to ~45 s on a loaded machine
             do throws(DNSError) {
                 _ = try await prober.lookup("example.test", .soa)
                 ready = true
@@ -145,7 +145,7 @@ enum Dnsmasq {
                 ready = true  // any definite answer means it is up
             }
         }
-        try #require(ready, "dnsmasq did not start on port \(port)")
+        try #require(ready, "dnsmasq did not start on port \(port) (running: \(process.isRunning))")
         try await body(resolver)
     }
 }
