@@ -268,9 +268,13 @@ struct DNSCommand: AsyncParsableCommand {
     @Argument var domain: String
     @Option(help: "table (default) or zone (a BIND zone-file snippet).") var format = "table"
     func run() async throws {
-        try await administer {
-            guard ["table", "zone"].contains(format) else { throw CommandFailure("--format must be table or zone") }
-            print(try await store.open(.mustExist).dnsRecords(domain, zone: format == "zone"), terminator: "")
-        }
+        guard ["table", "zone"].contains(format) else { throw CommandFailure("--format must be table or zone") }
+        try await administer { try await printRecords() }
+    }
+
+    // A separate function: Swift 6.3.1's optimizer crashed (signal 11) splitting the coroutine when this was inline.
+    private func printRecords() async throws {
+        let text = try await store.open(.mustExist).dnsRecords(domain, zone: format == "zone")
+        print(text, terminator: "")
     }
 }
