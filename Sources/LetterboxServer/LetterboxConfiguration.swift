@@ -101,6 +101,8 @@ public struct LetterboxConfiguration: Sendable, Equatable {
     public struct MailAuthSettings: Sendable, Equatable {
         /// `mailauth.public_suffix_list`: the PSL file DMARC finds organizational domains with.
         public var publicSuffixList = "/usr/share/publicsuffix/public_suffix_list.dat"
+        /// `mailauth.check_inbound`: run SPF, DKIM and DMARC on mail arriving on the MX port. Default true.
+        public var checkInbound = true
         /// `mailauth.dmarc_reject`: refuse (550 5.7.1) mail failing DMARC under p=reject. Default true.
         public var dmarcReject = true
         /// `mailauth.dmarc_quarantine`: file mail failing DMARC under p=quarantine into Junk. Default true.
@@ -239,6 +241,7 @@ public struct LetterboxConfiguration: Sendable, Equatable {
         try readDelivery(&reader, into: &configuration.delivery)
         configuration.mailAuth.publicSuffixList = try reader.string("mailauth.public_suffix_list").flatMap { $0.isEmpty ? nil : $0 }
             ?? configuration.mailAuth.publicSuffixList
+        configuration.mailAuth.checkInbound = try reader.bool("mailauth.check_inbound") ?? configuration.mailAuth.checkInbound
         configuration.mailAuth.dmarcReject = try reader.bool("mailauth.dmarc_reject") ?? configuration.mailAuth.dmarcReject
         configuration.mailAuth.dmarcQuarantine = try reader.bool("mailauth.dmarc_quarantine") ?? configuration.mailAuth.dmarcQuarantine
         try readHTTP(&reader, into: &configuration.http)

@@ -11,6 +11,7 @@ enum MailAuthWiring {
         var authentication = MessageAuthentication(
             signers: { cache.signers(for: $0) }, resolver: resolver,
             publicSuffixes: publicSuffixes(configuration.mailAuth.publicSuffixList, logger: logger))
+        authentication.checkInbound = configuration.mailAuth.checkInbound
         authentication.rejectDMARCFailures = configuration.mailAuth.dmarcReject
         authentication.quarantineDMARCFailures = configuration.mailAuth.dmarcQuarantine
         return authentication

@@ -9,6 +9,8 @@ public struct MessageAuthentication: Sendable {
     public var signers: @Sendable (String) -> [DKIMSigner]
     public var resolver: any DNSResolving
     public var publicSuffixes: PublicSuffixList
+    /// Check inbound mail at all (SPF, DKIM, DMARC, Authentication-Results). Default true.
+    public var checkInbound = true
     /// Refuse mail that fails DMARC under `p=reject` (550 5.7.1). Default true.
     public var rejectDMARCFailures = true
     /// File mail that fails DMARC under `p=quarantine` into Junk. Default true.

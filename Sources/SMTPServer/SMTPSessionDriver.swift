@@ -237,7 +237,7 @@ final class SMTPSessionDriver {
             // DKIM over what the user wrote plus the fields we added; the Received field is not signed.
             let signatures = service.authentication?.signatures(for: body, mailFrom: envelope.mailFrom?.description, now: seconds) ?? ""
             message = Array(signatures.utf8) + received + body
-        } else if let authentication = service.authentication {
+        } else if let authentication = service.authentication, authentication.checkInbound {
             // RFC 8601 §5: an Authentication-Results field claiming to be ours that came from outside is a forgery.
             let cleaned = AuthenticationResults.removingFields(claiming: configuration.hostname.name, from: content)
             let verdict = await authentication.check(
