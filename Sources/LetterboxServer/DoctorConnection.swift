@@ -80,11 +80,11 @@ struct DoctorLine {
     /// The next CRLF-terminated line, without the CRLF.
     mutating func readLine() async throws -> String {
         while true {
-            if let view = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
-                let length = view - buffer.readerIndex + 1
-                var text = buffer.readString(length: length) ?? ""
-                while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
-                return text
+            let view = buffer.readableBytesView
+            if let newline = view.firstIndex(of: UInt8(ascii: "\n")) {
+                let length = view.distance(from: view.startIndex, to: newline) + 1
+                // "\r\n" is one Character in Swift: trim by scalars.
+                return (buffer.readString(length: length) ?? "").trimmingCharacters(in: .newlines)
             }
             guard var chunk = try await iterator.next() else {
                 throw DoctorConnectionError(description: "the server closed the connection")
