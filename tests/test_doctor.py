@@ -230,11 +230,13 @@ def test_cleartext_authentication_allowed(setup, ca):
     instance = setup(cert=make_leaf(ca.parent, HOST), ca=ca, cleartext=True)
     status, checks = instance.doctor()
     assert status == 1
-    for name in ["listen.submission: no AUTH before STARTTLS", "listen.imap: no LOGIN or AUTH= before STARTTLS"]:
+    for name in ["listen.smtp: no AUTH before STARTTLS", "listen.submission: no AUTH before STARTTLS",
+                 "listen.imap: no LOGIN or AUTH= before STARTTLS"]:
         assert not checks[name]["passed"], name
         assert checks[name]["fix"] == "set auth.allow_cleartext = false"
-    mx = checks["listen.smtp: no AUTH before STARTTLS"]
-    assert mx["passed"] or mx["fix"] == "set auth.allow_cleartext = false", "the MX port may offer no AUTH at all"
+    assert "AUTH=PLAIN" in checks["listen.imap: no LOGIN or AUTH= before STARTTLS"]["detail"]
+    assert set(failed(checks)) == {"listen.smtp: no AUTH before STARTTLS", "listen.submission: no AUTH before STARTTLS",
+                                   "listen.imap: no LOGIN or AUTH= before STARTTLS"}
 
 
 def test_wrong_mx(setup, ca):
