@@ -19,6 +19,16 @@ public struct DoctorCheck: Sendable, Equatable, Codable {
         self.required = required
     }
 
+    /// Writes `fix` as null when there is none, so every JSON object has the same keys.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        try container.encode(passed, forKey: .passed)
+        try container.encode(detail, forKey: .detail)
+        try container.encode(fix, forKey: .fix)
+        try container.encode(required, forKey: .required)
+    }
+
     static func pass(_ name: String, _ detail: String) -> DoctorCheck { DoctorCheck(name: name, passed: true, detail: detail) }
     static func fail(_ name: String, _ detail: String, fix: String) -> DoctorCheck { DoctorCheck(name: name, passed: false, detail: detail, fix: fix) }
 }
