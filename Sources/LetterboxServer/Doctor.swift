@@ -44,8 +44,10 @@ public struct Doctor: Sendable {
     public let addresses: [LetterboxConfiguration.Service: ListenAddress]
 
     public init(configuration: LetterboxConfiguration, host: String? = nil) {
+        var configuration = configuration
+        if let host { configuration.hostname = host }   // the records it expects (letterbox dns) name this host too
         self.configuration = configuration
-        hostname = (host ?? configuration.hostname).lowercased()
+        hostname = configuration.hostname.lowercased()
         addresses = Self.runningAddresses(configuration)
     }
 

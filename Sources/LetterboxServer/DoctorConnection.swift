@@ -66,7 +66,8 @@ struct DoctorLine {
                     }
                 }
         } catch {
-            throw DoctorConnectionError(description: "cannot connect to \(address): \(error)")
+            let reason = "\(error)".contains("Connection refused") ? "connection refused" : "\(error)"
+            throw DoctorConnectionError(description: "cannot connect to \(address): \(reason)")
         }
         let raw = channel.channel
         let closer = raw.eventLoop.scheduleTask(in: timeout) { raw.close(promise: nil) }

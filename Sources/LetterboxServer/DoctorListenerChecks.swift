@@ -20,8 +20,9 @@ extension Doctor {
     func listenerChecks() async -> [DoctorCheck] {
         var checks: [DoctorCheck] = []
         for (service, address) in addresses.sorted(by: { $0.key < $1.key }) {
-            checks.append(await reachable(service, address))
-            if Self.kind(service) != .plain { checks.append(await legacyTLSRefused(service, address)) }
+            let reachable = await reachable(service, address)
+            checks.append(reachable)
+            if reachable.passed, Self.kind(service) != .plain { checks.append(await legacyTLSRefused(service, address)) }
         }
         return checks
     }
