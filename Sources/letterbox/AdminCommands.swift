@@ -278,3 +278,25 @@ struct DNSCommand: AsyncParsableCommand {
         print(text, terminator: "")
     }
 }
+
+struct DoctorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "doctor",
+        abstract: "Check this server's setup from the outside (listeners, TLS, AUTH, relaying, DNS, a full mail loop) and print the fix for each failure.",
+        discussion: "Talks to the running server (DATA_DIR/run/listeners.json, else the configured addresses) and asks the configured dns.servers. Exit status 1 when a check failed.")
+    @OptionGroup var store: StoreOptions
+    @Option(help: "Check only this local domain's DNS records (default: every local domain).") var domain: String?
+    @Option(help: "The host name clients and other servers use (default: the configured hostname).") var host: String?
+    @Flag(help: "Print the checks as a JSON array of {name, passed, detail, fix, required}.") var json = false
+
+    func run() async throws {
+        let configuration = try store.configuration()
+        let checks = await Doctor(configuration: configuration, host: host).run(domain: domain)
+        if json {
+            print(Doctor.json(checks))
+        } else {
+            print(Doctor.checklist(checks, colour: isatty(STDOUT_FILENO) == 1), terminator: "")
+        }
+        if !Doctor.passed(checks) { throw ExitCode.failure }
+    }
+}
