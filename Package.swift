@@ -101,7 +101,7 @@ let package = Package(
             name: "LetterboxServer",
             dependencies: [
                 "MailCore", "MIME", "SASL", "MailStore", "MailStoreSQLite", "Directory", "Delivery", "ServerCore",
-                "SMTPServer", "IMAPServer", "SMTPProtocol", "DNS", "HTTPServer", "MailAuth", nioCore, nioPosix, logging, lifecycle, unixSignals,
+                "SMTPServer", "IMAPServer", "SMTPProtocol", "DNS", "HTTPServer", "MailAuth", nioCore, nioSSL, nioTLS, nioPosix, logging, lifecycle, unixSignals,
                 toml, metrics, prometheus, hummingbird,
             ],
             swiftSettings: strict
@@ -161,7 +161,7 @@ let package = Package(
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "MailCore", hummingbird], swiftSettings: strict),
         .testTarget(
             name: "LetterboxServerTests",
-            dependencies: ["LetterboxServer", "MailStore", "Directory", "MailCore"],
+            dependencies: ["ServerCore", "LetterboxServer", "MailStore", "Directory", "MailCore"],
             swiftSettings: strict
         ),
     ]
