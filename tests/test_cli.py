@@ -13,7 +13,10 @@ def admin(data_dir, *args, **kwargs):
 
 
 def test_domain_add_list_remove(data_dir):
-    assert admin(data_dir, "domain", "add", "Example.ORG").stdout.strip() == "added domain example.org"
+    added = admin(data_dir, "domain", "add", "Example.ORG").stdout.strip()
+    assert added == "added domain example.org (DKIM keys made; publish the records from: letterbox dns example.org)"
+    keys = sorted((data_dir / "dkim" / "example.org").glob("*.pem"))
+    assert len(keys) == 2 and all(oct(key.stat().st_mode & 0o777) == "0o600" for key in keys)
     admin(data_dir, "domain", "add", "second.test")
     assert admin(data_dir, "domain", "list").stdout.split() == ["example.org", "second.test"]
     admin(data_dir, "domain", "remove", "second.test")
