@@ -4,16 +4,19 @@ import MailCore
 import MailStore
 
 /// `MailStore` on SQLite. Writes are serialised by the database pool's single writer, which is what makes UID and modseq
-/// allocation strictly ascending without further locking.
+/// allocation strictly ascending without further locking. Message writes (delivery, APPEND, flags, expunge, copy, move)
+/// go through `GroupCommitter`: concurrent ones share one transaction and one fsync, and return after its commit.
 public final class SQLiteMailStore: MailStore {
     public let database: SQLiteDatabase
     public let blobs: any BlobStore
     public let changes: MailboxChangeFeed
+    let committer: GroupCommitter
 
     public init(database: SQLiteDatabase, blobs: any BlobStore, changes: MailboxChangeFeed = MailboxChangeFeed()) {
         self.database = database
         self.blobs = blobs
         self.changes = changes
+        self.committer = GroupCommitter(pool: database.pool)
     }
 
     var pool: DatabasePool { database.pool }
@@ -30,14 +33,14 @@ public final class SQLiteMailStore: MailStore {
     public func mailbox(of account: AccountID, named name: String) async throws -> MailboxInfo? {
         let name = Self.canonical(name)
         return try await read { db in
-            try Row.fetchOne(db, sql: "\(Self.mailboxSelect) WHERE m.account_id = ? AND m.name = ?", arguments: [account.rawValue, name])
+            try Row.fetchOne(db.cachedStatement(sql: "\(Self.mailboxSelect) WHERE m.account_id = ? AND m.name = ?"), arguments: [account.rawValue, name])
                 .map(Self.mailbox(from:))
         }
     }
 
     public func mailbox(id: MailboxID) async throws -> MailboxInfo? {
         try await read { db in
-            try Row.fetchOne(db, sql: "\(Self.mailboxSelect) WHERE m.id = ?", arguments: [id.rawValue]).map(Self.mailbox(from:))
+            try Row.fetchOne(db.cachedStatement(sql: "\(Self.mailboxSelect) WHERE m.id = ?"), arguments: [id.rawValue]).map(Self.mailbox(from:))
         }
     }
 
@@ -115,16 +118,16 @@ public final class SQLiteMailStore: MailStore {
 
     public func status(of mailbox: MailboxID) async throws -> MailboxStatus {
         try await read { db in
-            guard let box = try Row.fetchOne(db, sql: "\(Self.mailboxSelect) WHERE m.id = ?", arguments: [mailbox.rawValue])
+            guard let box = try Row.fetchOne(db.cachedStatement(sql: "\(Self.mailboxSelect) WHERE m.id = ?"), arguments: [mailbox.rawValue])
                 .map(Self.mailbox(from:)) else { throw MailStoreError.mailboxNotFound(mailbox.description) }
-            let row = try Row.fetchOne(db, sql: """
+            let row = try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT count(*) AS messages,
                        coalesce(sum(flags & \(SystemFlags.seen.rawValue) = 0), 0) AS unseen,
                        coalesce(sum(flags & \(SystemFlags.deleted.rawValue) != 0), 0) AS deleted,
                        coalesce(sum(recent), 0) AS recent,
                        coalesce(sum(size), 0) AS size
                 FROM message WHERE mailbox_id = ?
-                """, arguments: [mailbox.rawValue])!
+                """), arguments: [mailbox.rawValue])!
             return MailboxStatus(
                 messages: row["messages"], unseen: row["unseen"], deleted: row["deleted"], recent: row["recent"],
                 size: row["size"], uidNext: box.uidNext, uidValidity: box.uidValidity, highestModSeq: box.highestModSeq)
@@ -135,53 +138,45 @@ public final class SQLiteMailStore: MailStore {
 
     public func append(_ messages: [NewMessage], to mailbox: MailboxID) async throws -> UIDMapping {
         for message in messages where try await !blobs.contains(message.blob) { throw MailStoreError.blobMissing(message.blob) }
-        let mapping = try await write { db in
-            let (uidValidity, uids) = try Self.insertMessages(db, messages, into: mailbox)
-            return UIDMapping(uidValidity: uidValidity, source: [], destination: uids)
+        let (mapping, modSeq) = try await groupWrite { db in
+            let inserted = try Self.insertMessages(db, messages, into: mailbox)
+            return (UIDMapping(uidValidity: inserted.uidValidity, source: [], destination: inserted.uids), inserted.modSeq)
         }
-        try await publishChange(mailbox)
+        changes.publish(.changed(mailbox, highestModSeq: modSeq))
         return mapping
     }
 
     public func deliver(_ message: NewMessage, to mailboxes: [MailboxID]) async throws -> [MailboxID: UID] {
         guard try await blobs.contains(message.blob) else { throw MailStoreError.blobMissing(message.blob) }
-        let result = try await write { db in
-            var result: [MailboxID: UID] = [:]
+        let result = try await groupWrite { db in
+            var result: [MailboxID: (uid: UID, modSeq: ModSeq)] = [:]
             for mailbox in Set(mailboxes) {
-                result[mailbox] = try Self.insertMessages(db, [message], into: mailbox).uids[0]
+                let inserted = try Self.insertMessages(db, [message], into: mailbox)
+                result[mailbox] = (inserted.uids[0], inserted.modSeq)
             }
             return result
         }
-        for mailbox in result.keys { try await publishChange(mailbox) }
-        return result
+        for (mailbox, inserted) in result { changes.publish(.changed(mailbox, highestModSeq: inserted.modSeq)) }
+        return result.mapValues { $0.uid }
     }
 
     public func messages(in mailbox: MailboxID) async throws -> [MessageRecord] {
         try await read { db in
-            try Row.fetchAll(db, sql: "\(Self.messageSelect) WHERE mailbox_id = ? ORDER BY uid", arguments: [mailbox.rawValue])
-                .map(Self.message(from:))
+            try Self.fetchRecords(db, sql: "\(Self.messageSelect) WHERE mailbox_id = ? ORDER BY uid", arguments: [mailbox.rawValue])
         }
     }
 
     public func messages(in mailbox: MailboxID, uids: [UID]) async throws -> [MessageRecord] {
-        try await read { db in
-            var records: [MessageRecord] = []
-            for chunk in uids.sorted().chunked(500) {
-                records += try Row.fetchAll(
-                    db, sql: "\(Self.messageSelect) WHERE mailbox_id = ? AND uid IN (\(Self.placeholders(chunk.count))) ORDER BY uid",
-                    arguments: StatementArguments([mailbox.rawValue] + chunk.map { Int64($0) })
-                ).map(Self.message(from:))
-            }
-            return records
-        }
+        guard !uids.isEmpty else { return [] }
+        return try await read { db in try Self.fetchRecords(db, in: mailbox, uids: uids) }
     }
 
     public func summary(in mailbox: MailboxID, uid: UID) async throws -> MessageSummary? {
         try await read { db in
-            try Row.fetchOne(db, sql: """
+            try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT s.envelope, s.bodystructure, s.body, s.search_text FROM message m JOIN summary s ON s.blob = m.blob
                 WHERE m.mailbox_id = ? AND m.uid = ?
-                """, arguments: [mailbox.rawValue, Int64(uid)]).map { row in
+                """), arguments: [mailbox.rawValue, Int64(uid)]).map { row in
                 MessageSummary(
                     envelope: [UInt8](row["envelope"] as Data), bodyStructure: [UInt8](row["bodystructure"] as Data),
                     body: [UInt8](row["body"] as Data), searchText: row["search_text"])
@@ -190,43 +185,41 @@ public final class SQLiteMailStore: MailStore {
     }
 
     public func searchTexts(in mailbox: MailboxID, uids: [UID]) async throws -> [UID: String] {
-        try await read { db in
+        guard !uids.isEmpty else { return [:] }
+        return try await read { db in
             var texts: [UID: String] = [:]
-            for chunk in uids.sorted().chunked(500) {
-                let rows = try Row.fetchAll(db, sql: """
-                    SELECT m.uid, s.search_text FROM message m JOIN summary s ON s.blob = m.blob
-                    WHERE m.mailbox_id = ? AND m.uid IN (\(Self.placeholders(chunk.count)))
-                    """, arguments: StatementArguments([mailbox.rawValue] + chunk.map { Int64($0) }))
-                for row in rows { texts[UID(row["uid"] as Int64)] = row["search_text"] }
-            }
+            let statement = try db.cachedStatement(sql: """
+                SELECT m.uid, s.search_text FROM message m JOIN summary s ON s.blob = m.blob
+                WHERE m.mailbox_id = ? AND m.uid IN (SELECT value FROM json_each(?))
+                """)
+            let rows = try Row.fetchCursor(statement, arguments: [mailbox.rawValue, Self.jsonList(uids)])
+            while let row = try rows.next() { texts[UID(row[0] as Int64)] = row[1] }
             return texts
         }
     }
 
     public func changes(in mailbox: MailboxID, since modSeq: ModSeq) async throws -> MailboxChanges {
         try await read { db in
-            guard let box = try Row.fetchOne(db, sql: "\(Self.mailboxSelect) WHERE m.id = ?", arguments: [mailbox.rawValue])
-                .map(Self.mailbox(from:)) else { throw MailStoreError.mailboxNotFound(mailbox.description) }
-            let changed = try Row.fetchAll(
-                db, sql: "\(Self.messageSelect) WHERE mailbox_id = ? AND modseq > ? ORDER BY uid", arguments: [mailbox.rawValue, modSeq]
-            ).map(Self.message(from:))
+            guard let box = try Row.fetchOne(db.cachedStatement(sql: "SELECT uid_next, highest_modseq FROM mailbox WHERE id = ?"),
+                                             arguments: [mailbox.rawValue]) else {
+                throw MailStoreError.mailboxNotFound(mailbox.description)
+            }
+            let changed = try Self.fetchRecords(
+                db, sql: "\(Self.messageSelect) WHERE mailbox_id = ? AND modseq > ? ORDER BY uid", arguments: [mailbox.rawValue, modSeq])
             let expunged = try UID.fetchAll(
-                db, sql: "SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid", arguments: [mailbox.rawValue, modSeq])
-            return MailboxChanges(changed: changed, expunged: expunged, highestModSeq: box.highestModSeq, uidNext: box.uidNext)
+                db.cachedStatement(sql: "SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid"),
+                arguments: [mailbox.rawValue, modSeq])
+            return MailboxChanges(
+                changed: changed, expunged: expunged, highestModSeq: box[1], uidNext: UID(box[0] as Int64))
         }
     }
 
     public func setFlags(
         _ flags: MessageFlags, operation: FlagOperation, uids: [UID], in mailbox: MailboxID, unchangedSince: ModSeq?
     ) async throws -> (changed: [MessageRecord], failed: [UID]) {
-        let result: ([MessageRecord], [UID]) = try await write { db in
-            var current: [MessageRecord] = []
-            for chunk in uids.sorted().chunked(500) {
-                current += try Row.fetchAll(
-                    db, sql: "\(Self.messageSelect) WHERE mailbox_id = ? AND uid IN (\(Self.placeholders(chunk.count))) ORDER BY uid",
-                    arguments: StatementArguments([mailbox.rawValue] + chunk.map { Int64($0) })
-                ).map(Self.message(from:))
-            }
+        guard !uids.isEmpty else { return ([], []) }
+        let result: ([MessageRecord], [UID], ModSeq?) = try await groupWrite { db in
+            let current = try Self.fetchRecords(db, in: mailbox, uids: uids)
             var failed: [UID] = []
             var updates: [MessageRecord] = []
             for var record in current {
@@ -241,57 +234,61 @@ public final class SQLiteMailStore: MailStore {
                 record.flags = newFlags
                 updates.append(record)
             }
-            guard !updates.isEmpty else { return ([], failed) }
+            guard !updates.isEmpty else { return ([], failed, nil) }
             let modSeq = try Self.nextModSeq(db, mailbox: mailbox)
+            let update = try db.cachedStatement(sql: "UPDATE message SET flags = ?, keywords = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?")
             for index in updates.indices {
                 updates[index].modSeq = modSeq
-                try db.execute(
-                    sql: "UPDATE message SET flags = ?, keywords = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?",
-                    arguments: [updates[index].flags.system.rawValue, updates[index].flags.keywordText, modSeq,
-                                mailbox.rawValue, Int64(updates[index].uid)])
+                try update.execute(arguments: [updates[index].flags.system.rawValue, updates[index].flags.keywordText, modSeq,
+                                               mailbox.rawValue, Int64(updates[index].uid)])
             }
-            return (updates, failed)
+            return (updates, failed, modSeq)
         }
-        if !result.0.isEmpty { try await publishChange(mailbox) }
+        if let modSeq = result.2 { changes.publish(.changed(mailbox, highestModSeq: modSeq)) }
         return (result.0, result.1)
     }
 
     public func expunge(in mailbox: MailboxID, uids: [UID]?) async throws -> [UID] {
-        let expunged = try await write { db in
+        let (expunged, modSeq) = try await groupWrite { db in
             var deleted = try UID.fetchAll(
-                db, sql: "SELECT uid FROM message WHERE mailbox_id = ? AND flags & ? != 0 ORDER BY uid",
+                db.cachedStatement(sql: "SELECT uid FROM message WHERE mailbox_id = ? AND flags & ? != 0 ORDER BY uid"),
                 arguments: [mailbox.rawValue, SystemFlags.deleted.rawValue])
             if let uids { let wanted = Set(uids); deleted = deleted.filter(wanted.contains) }
             return try Self.expungeRows(db, mailbox: mailbox, uids: deleted)
         }
-        if !expunged.isEmpty { try await publishChange(mailbox) }
+        if let modSeq { changes.publish(.changed(mailbox, highestModSeq: modSeq)) }
         return expunged
     }
 
     public func copy(uids: [UID], from source: MailboxID, to destination: MailboxID) async throws -> UIDMapping {
-        let mapping = try await write { db in try Self.copyMessages(db, uids: uids, from: source, to: destination) }
-        if !mapping.destination.isEmpty { try await publishChange(destination) }
+        let (mapping, modSeq) = try await groupWrite { db in try Self.copyMessages(db, uids: uids, from: source, to: destination) }
+        if let modSeq { changes.publish(.changed(destination, highestModSeq: modSeq)) }
         return mapping
     }
 
     public func move(uids: [UID], from source: MailboxID, to destination: MailboxID) async throws -> UIDMapping {
-        let mapping = try await write { db in
-            let mapping = try Self.copyMessages(db, uids: uids, from: source, to: destination)
-            _ = try Self.expungeRows(db, mailbox: source, uids: mapping.source)
-            return mapping
+        let (mapping, destinationModSeq, sourceModSeq) = try await groupWrite { db in
+            let (mapping, destinationModSeq) = try Self.copyMessages(db, uids: uids, from: source, to: destination)
+            let (_, sourceModSeq) = try Self.expungeRows(db, mailbox: source, uids: mapping.source)
+            return (mapping, destinationModSeq, sourceModSeq)
         }
-        if !mapping.destination.isEmpty {
-            try await publishChange(destination)
-            try await publishChange(source)
-        }
+        if let destinationModSeq { changes.publish(.changed(destination, highestModSeq: destinationModSeq)) }
+        if let sourceModSeq { changes.publish(.changed(source, highestModSeq: sourceModSeq)) }
         return mapping
     }
 
     public func claimRecent(in mailbox: MailboxID) async throws -> [UID] {
-        try await write { db in
-            let uids = try UID.fetchAll(db, sql: "SELECT uid FROM message WHERE mailbox_id = ? AND recent = 1 ORDER BY uid", arguments: [mailbox.rawValue])
+        // Most of the time nothing is recent: find that out without queueing for the writer.
+        let query = "SELECT uid FROM message WHERE mailbox_id = ? AND recent = 1 ORDER BY uid"
+        let hasRecent = try await read { db in
+            try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (\(query))"), arguments: [mailbox.rawValue])
+        }
+        guard hasRecent == true else { return [] }
+        return try await groupWrite { db in
+            let uids = try UID.fetchAll(db.cachedStatement(sql: query), arguments: [mailbox.rawValue])
             if !uids.isEmpty {
-                try db.execute(sql: "UPDATE message SET recent = 0 WHERE mailbox_id = ? AND recent = 1", arguments: [mailbox.rawValue])
+                try db.cachedStatement(sql: "UPDATE message SET recent = 0 WHERE mailbox_id = ? AND recent = 1")
+                    .execute(arguments: [mailbox.rawValue])
             }
             return uids
         }
@@ -299,10 +296,10 @@ public final class SQLiteMailStore: MailStore {
 
     public func usage(of account: AccountID) async throws -> Int64 {
         try await read { db in
-            try Int64.fetchOne(db, sql: """
+            try Int64.fetchOne(db.cachedStatement(sql: """
                 SELECT COALESCE(SUM(message.size), 0) FROM message JOIN mailbox ON mailbox.id = message.mailbox_id
                 WHERE mailbox.account_id = ?
-                """, arguments: [account.rawValue]) ?? 0
+                """), arguments: [account.rawValue]) ?? 0
         }
     }
 
@@ -322,6 +319,17 @@ public final class SQLiteMailStore: MailStore {
 
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do { return try await pool.write(body) } catch let error as DatabaseError { throw Self.storageError(error) }
+    }
+
+    /// `write` through the group committer (see `GroupCommitter`).
+    func groupWrite<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await committer.write(body)
+        } catch let error as DatabaseError {
+            throw Self.storageError(error)
+        } catch is GroupCommitter.TransactionLost {
+            throw MailStoreError.storage("SQLite: the transaction was rolled back")
+        }
     }
 
     static func storageError(_ error: DatabaseError) -> MailStoreError {
@@ -361,19 +369,6 @@ public final class SQLiteMailStore: MailStore {
             subscribed: row["subscribed"])
     }
 
-    static let messageSelect = "SELECT uid, modseq, flags, keywords, internal_date, zone, size, blob FROM message"
-
-    static func message(from row: Row) -> MessageRecord {
-        let keywords = (row["keywords"] as String).split(separator: " ").map(String.init)
-        return MessageRecord(
-            uid: UID(row["uid"] as Int64), modSeq: row["modseq"],
-            flags: MessageFlags(system: SystemFlags(rawValue: row["flags"]), keywords: keywords),
-            internalDate: InternalDate(secondsSince1970: row["internal_date"], zoneOffsetMinutes: row["zone"]),
-            size: row["size"], blob: BlobID(hex: row["blob"])!)
-    }
-
-    static func placeholders(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ",") }
-
     static func insertMailbox(_ db: Database, account: AccountID, name: String, specialUse: SpecialUse?) throws -> MailboxInfo {
         if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM mailbox WHERE account_id = ? AND name = ?)",
                              arguments: [account.rawValue, name]) == true {
@@ -396,77 +391,5 @@ public final class SQLiteMailStore: MailStore {
         let value = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'next_uid_validity'")!
         try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'next_uid_validity'", arguments: [value >= 0xFFFF_FFFE ? 1 : value + 1])
         return UInt32(max(1, value))
-    }
-
-    static func nextModSeq(_ db: Database, mailbox: MailboxID) throws -> ModSeq {
-        try db.execute(sql: "UPDATE mailbox SET highest_modseq = highest_modseq + 1 WHERE id = ?", arguments: [mailbox.rawValue])
-        guard db.changesCount == 1 else { throw MailStoreError.mailboxNotFound(mailbox.description) }
-        return try ModSeq.fetchOne(db, sql: "SELECT highest_modseq FROM mailbox WHERE id = ?", arguments: [mailbox.rawValue])!
-    }
-
-    static func insertMessages(_ db: Database, _ messages: [NewMessage], into mailbox: MailboxID) throws -> (uidValidity: UInt32, uids: [UID]) {
-        guard let row = try Row.fetchOne(db, sql: "SELECT uid_next, uid_validity FROM mailbox WHERE id = ?", arguments: [mailbox.rawValue]) else {
-            throw MailStoreError.mailboxNotFound(mailbox.description)
-        }
-        let first: Int64 = row["uid_next"]
-        guard first + Int64(messages.count) <= Int64(UInt32.max) else { throw MailStoreError.storage("UID space of \(mailbox) exhausted") }
-        let modSeq = try nextModSeq(db, mailbox: mailbox)
-        var uids: [UID] = []
-        for (offset, message) in messages.enumerated() {
-            let uid = first + Int64(offset)
-            try db.execute(sql: """
-                INSERT INTO message (mailbox_id, uid, modseq, flags, keywords, internal_date, zone, size, blob, recent)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
-                """, arguments: [mailbox.rawValue, uid, modSeq, message.flags.system.rawValue, message.flags.keywordText,
-                                 message.internalDate.secondsSince1970, message.internalDate.zoneOffsetMinutes, message.size,
-                                 message.blob.hex])
-            try db.execute(sql: """
-                INSERT INTO summary (blob, envelope, bodystructure, body, search_text) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (blob) DO UPDATE SET envelope = excluded.envelope, bodystructure = excluded.bodystructure,
-                    body = excluded.body, search_text = excluded.search_text
-                WHERE length(excluded.envelope) > 0 AND length(summary.envelope) = 0
-                """, arguments: [message.blob.hex, Data(message.summary.envelope), Data(message.summary.bodyStructure),
-                                 Data(message.summary.body), message.summary.searchText])
-            uids.append(UID(uid))
-        }
-        try db.execute(sql: "UPDATE mailbox SET uid_next = ? WHERE id = ?", arguments: [first + Int64(messages.count), mailbox.rawValue])
-        return (UInt32(row["uid_validity"] as Int64), uids)
-    }
-
-    static func copyMessages(_ db: Database, uids: [UID], from source: MailboxID, to destination: MailboxID) throws -> UIDMapping {
-        var records: [MessageRecord] = []
-        for chunk in uids.sorted().chunked(500) {
-            records += try Row.fetchAll(
-                db, sql: "\(messageSelect) WHERE mailbox_id = ? AND uid IN (\(placeholders(chunk.count))) ORDER BY uid",
-                arguments: StatementArguments([source.rawValue] + chunk.map { Int64($0) })
-            ).map(message(from:))
-        }
-        guard let validity = try Int64.fetchOne(db, sql: "SELECT uid_validity FROM mailbox WHERE id = ?", arguments: [destination.rawValue]) else {
-            throw MailStoreError.mailboxNotFound(destination.description)
-        }
-        guard !records.isEmpty else { return UIDMapping(uidValidity: UInt32(validity), source: [], destination: []) }
-        let news = records.map { NewMessage(blob: $0.blob, size: $0.size, internalDate: $0.internalDate, flags: $0.flags) }
-        let (uidValidity, destinationUIDs) = try insertMessages(db, news, into: destination)
-        return UIDMapping(uidValidity: uidValidity, source: records.map(\.uid), destination: destinationUIDs)
-    }
-
-    static func expungeRows(_ db: Database, mailbox: MailboxID, uids: [UID]) throws -> [UID] {
-        guard !uids.isEmpty else { return [] }
-        let modSeq = try nextModSeq(db, mailbox: mailbox)
-        for chunk in uids.chunked(500) {
-            let arguments = StatementArguments([mailbox.rawValue] + chunk.map { Int64($0) })
-            try db.execute(sql: "DELETE FROM message WHERE mailbox_id = ? AND uid IN (\(placeholders(chunk.count)))", arguments: arguments)
-        }
-        for uid in uids {
-            try db.execute(sql: "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)",
-                           arguments: [mailbox.rawValue, Int64(uid), modSeq])
-        }
-        return uids
-    }
-}
-
-extension Array {
-    func chunked(_ size: Int) -> [ArraySlice<Element>] {
-        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
     }
 }
