@@ -25,29 +25,77 @@ public enum CachedSearchText {
 
     /// The search text, or nil when the cache cannot stand in for the blob.
     public static func decode(_ cached: String) -> SearchText? {
-        guard !cached.isEmpty, cached.utf8.count < maximumBytes else { return nil }
+        guard let bodyStart = bodyStart(of: cached) else { return nil }
         var names: [String] = []
         var values: [String] = []
-        var rest = Substring(cached)
-        while let newline = rest.firstIndex(of: "\n") {
-            let line = rest[..<newline]
-            rest = rest[rest.index(after: newline)...]
-            if line.isEmpty {
-                var text = blank
-                text.headerNames = names
-                text.headerValues = values
-                text.body = String(rest)
-                return text
-            }
-            if let separator = line.range(of: ": ") {
-                names.append(String(line[..<separator.lowerBound]))
-                values.append(String(line[separator.upperBound...]))
-            } else if !values.isEmpty {
-                values[values.count - 1] += "\n" + line  // a decoded value that held a line break
+        let utf8 = cached.utf8
+        var lineStart = utf8.startIndex
+        while let newline = utf8[lineStart...].firstIndex(of: 0x0A), newline != lineStart {
+            let line = cached[lineStart..<newline]
+            if let separator = separator(in: line) {
+                names.append(String(line[..<separator]))
+                values.append(String(line[utf8.index(separator, offsetBy: 2)...]))
             } else {
-                return nil
+                values[values.count - 1] += "\n" + line  // a decoded value that held a line break
             }
+            lineStart = utf8.index(after: newline)
+        }
+        var text = blank
+        text.headerNames = names
+        text.headerValues = values
+        text.body = String(cached[bodyStart...])
+        return text
+    }
+
+    /// Where the body part of a usable cached text starts (after the empty line ending the header part), or nil when the
+    /// text cannot stand in for the blob: empty, at the size bound (the body may have been cut), or not this format.
+    /// Lines end at LF bytes; the first line must be a field (`Name: value`) unless the header part is empty.
+    static func bodyStart(of cached: String) -> String.Index? {
+        guard !cached.isEmpty, cached.utf8.count < maximumBytes else { return nil }
+        let utf8 = cached.utf8
+        var lineStart = utf8.startIndex
+        var first = true
+        while let newline = utf8[lineStart...].firstIndex(of: 0x0A) {
+            if newline == lineStart { return utf8.index(after: newline) }
+            if first, separator(in: cached[lineStart..<newline]) == nil { return nil }
+            first = false
+            lineStart = utf8.index(after: newline)
         }
         return nil  // no end of the header part: not our format
     }
+
+    /// The position of the first ": " in a line.
+    private static func separator(in line: Substring) -> String.Index? {
+        let utf8 = line.utf8
+        var index = utf8.startIndex
+        while index < utf8.endIndex {
+            let next = utf8.index(after: index)
+            if utf8[index] == 0x3A, next < utf8.endIndex, utf8[next] == 0x20 { return index }
+            index = next
+        }
+        return nil
+    }
+}
+
+/// One message's cached search text as the store keeps it, split once into its header part and body; decoded into
+/// fields (`CachedSearchText.decode`) only when a key needs them.
+struct CachedText {
+    let raw: String
+    private let bodyStart: String.Index
+    /// Every byte is ASCII, so case-insensitive matching is ASCII folding (`SearchNeedle`).
+    let isASCII: Bool
+
+    /// Nil when the text cannot stand in for the blob.
+    init?(_ raw: String) {
+        guard let start = CachedSearchText.bodyStart(of: raw) else { return nil }
+        self.raw = raw
+        self.bodyStart = start
+        self.isASCII = TextMatching.isASCII(raw)
+    }
+
+    /// Every field's name and value, one `Name: value` line each.
+    var headerPart: Substring { raw[..<bodyStart] }
+    var body: Substring { raw[bodyStart...] }
+
+    func decoded() -> SearchText? { CachedSearchText.decode(raw) }
 }

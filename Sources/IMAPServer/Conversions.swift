@@ -5,7 +5,18 @@ import MailStore
 /// Translations between the store's value types and IMAPProtocol's wire vocabulary.
 enum Conversions {
     /// The store's flags as IMAP flags (without \Recent, which is session state).
-    static func flags(_ flags: MessageFlags) -> Set<Flag> { Set(flags.names.map(Flag.init)) }
+    static func flags(_ flags: MessageFlags) -> Set<Flag> {
+        // Most messages have no keywords: their sets are made once (FETCH 1:* converts every message).
+        if flags.keywords.isEmpty, flags.system.rawValue >= 0, flags.system.rawValue < systemOnly.count {
+            return systemOnly[flags.system.rawValue]
+        }
+        return Set(flags.names.map(Flag.init))
+    }
+
+    /// `flags(_:)` of every combination of system flags, indexed by `SystemFlags.rawValue`.
+    private static let systemOnly: [Set<Flag>] = (0..<32).map { raw in
+        Set(MessageFlags(system: SystemFlags(rawValue: raw)).names.map(Flag.init))
+    }
 
     /// IMAP flags as the store keeps them: \Recent and unknown system flags are dropped.
     static func messageFlags(_ flags: some Sequence<Flag>) -> MessageFlags {

@@ -39,7 +39,9 @@ extension IMAPSession {
         view.reportsModSeq = state.condStoreEnabled
         view.reportsVanished = state.qresyncEnabled
         let modSeq = max(info.highestModSeq, records.map(\.modSeq).max() ?? 0)
-        let current = SelectedMailbox(info: info, view: view, readOnly: readOnly, modSeq: modSeq, subscription: subscription, signal: signal)
+        let current = SelectedMailbox(
+            info: info, view: view, messages: MessageCache(records), readOnly: readOnly, modSeq: modSeq, subscription: subscription,
+            signal: signal)
         signal.raise()  // catch anything committed between the mailbox lookup and the snapshot
         selected = current
         state.selected(name, readOnly: readOnly)

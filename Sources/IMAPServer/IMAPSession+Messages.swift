@@ -28,6 +28,7 @@ extension IMAPSession {
         // RFC 7162 §3.2.6: VANISHED only with UID FETCH, once QRESYNC is enabled.
         if modifiers.vanished, !uid || !state.qresyncEnabled { throw CommandFailure.bad("VANISHED needs UID FETCH and ENABLE QRESYNC") }
         if modifiers.changedSince != nil || requested.contains(.modSeq) { try await enableCondStore() }
+        try await synchronize()
         var current = try requireSelected()
         let uids = try resolve(set, uid: uid)
         var attributes = requested
@@ -37,39 +38,40 @@ extension IMAPSession {
             attributes.append(.modSeq)
         }
         if let since = modifiers.changedSince, modifiers.vanished { try await reportVanished(in: set, since: since) }
-        var records = try await store.messages(in: current.id, uids: uids)
-        if let since = modifiers.changedSince { records.removeAll { UInt64($0.modSeq) <= since } }
+        var messages = current.messages.messages(for: uids)
+        if let since = modifiers.changedSince { messages.removeAll { UInt64($0.modSeq) <= since } }
         // Fetching a body section without PEEK sets \Seen (RFC 9051 §6.4.5); the FETCH then includes FLAGS.
         if !current.readOnly, attributes.contains(where: \.setsSeen) {
-            let unseen = records.filter { !$0.flags.system.contains(.seen) }.map(\.uid)
+            let unseen = messages.filter { !$0.flags.system.contains(.seen) }.map(\.uid)
             if !unseen.isEmpty {
                 let (changed, _) = try await store.setFlags(
                     MessageFlags(system: .seen), operation: .add, uids: unseen, in: current.id, unchangedSince: nil)
-                let updated = Dictionary(changed.map { ($0.uid, $0) }, uniquingKeysWith: { $1 })
-                records = records.map { updated[$0.uid] ?? $0 }
+                current.messages.update(changed)
+                let updated = Dictionary(changed.map { ($0.uid, CachedMessage($0)) }, uniquingKeysWith: { $1 })
+                messages = messages.map { updated[$0.uid] ?? $0 }
                 if !attributes.contains(.flags) { attributes.append(.flags) }
                 if state.condStoreEnabled, !attributes.contains(.modSeq) { attributes.append(.modSeq) }
             }
         }
-        let needsBytes = attributes.contains { attribute in
-            switch attribute {
-            case .flags, .uid, .internalDate, .rfc822Size, .modSeq: false
-            default: true
-            }
+        let content = FetchContent(attributes)
+        // The blob ids of the messages whose bytes are needed: one store read for the whole set.
+        var blobs: [UID: BlobID] = [:]
+        if content.mayNeedBytes, !messages.isEmpty {
+            for record in try await store.messages(in: current.id, uids: messages.map(\.uid)) { blobs[record.uid] = record.blob }
         }
-        let summarised: [FetchAttribute] = [.envelope, .body, .bodyStructure]
-        let needsSummary = attributes.contains(where: summarised.contains)
-        for record in records {
-            guard let number = current.view.sequenceNumber(forUID: record.uid) else { continue }
+        for message in messages {
+            guard let number = current.view.sequenceNumber(forUID: message.uid) else { continue }
             var views: MessageViews?
-            if needsBytes {
+            if content.mayNeedBytes {
+                guard let blob = blobs[message.uid] else { continue }  // expunged meanwhile: like a ghost
                 var summary = MessageSummary()
-                if needsSummary, let cached = try await store.summary(in: current.id, uid: record.uid) { summary = cached }
-                views = MessageViews(bytes: try await store.blobs.get(record.blob), summary: summary)
+                if content.needsSummary, let cached = try await store.summary(in: current.id, uid: message.uid) { summary = cached }
+                let bytes = content.needsBytes(given: summary) ? try await store.blobs.get(blob) : []
+                views = MessageViews(bytes: bytes, summary: summary)
             }
             var items: [FetchResponseItem] = []
             for attribute in attributes {
-                if let item = try fetchItem(attribute, record: record, views: &views, view: &current.view) { items.append(item) }
+                if let item = try fetchItem(attribute, message: message, views: &views, view: &current.view) { items.append(item) }
             }
             try await send(.fetch(number, items))
         }
@@ -77,22 +79,51 @@ extension IMAPSession {
         return .ok("\(uid ? "UID " : "")FETCH completed")
     }
 
+    /// Which stored data the requested attributes need beyond the cached message: its summary (ENVELOPE, BODY,
+    /// BODYSTRUCTURE) and its bytes (sections, or a summary view the store did not cache).
+    struct FetchContent {
+        var needsSummary = false
+        var needsEnvelope = false, needsBody = false, needsBodyStructure = false
+        /// A requested attribute is read from the message's bytes whatever the summary holds.
+        var needsBytesAlways = false
+
+        init(_ attributes: [FetchAttribute]) {
+            for attribute in attributes {
+                switch attribute {
+                case .flags, .uid, .internalDate, .rfc822Size, .modSeq: break
+                case .envelope: needsEnvelope = true
+                case .body: needsBody = true
+                case .bodyStructure: needsBodyStructure = true
+                default: needsBytesAlways = true
+                }
+            }
+            needsSummary = needsEnvelope || needsBody || needsBodyStructure
+        }
+
+        var mayNeedBytes: Bool { needsSummary || needsBytesAlways }
+
+        func needsBytes(given summary: MessageSummary) -> Bool {
+            needsBytesAlways || (needsEnvelope && summary.envelope.isEmpty) || (needsBody && summary.body.isEmpty)
+                || (needsBodyStructure && summary.bodyStructure.isEmpty)
+        }
+    }
+
     private func fetchItem(
-        _ attribute: FetchAttribute, record: MessageRecord, views: inout MessageViews?, view: inout SelectedMailboxView
+        _ attribute: FetchAttribute, message: CachedMessage, views: inout MessageViews?, view: inout SelectedMailboxView
     ) throws(CommandFailure) -> FetchResponseItem? {
         switch attribute {
         case .uid:
-            return .uid(record.uid)
+            return .uid(message.uid)
         case .modSeq:
-            return .modSeq(UInt64(record.modSeq))
+            return .modSeq(UInt64(message.modSeq))
         case .flags:
-            let flags = Conversions.flags(record.flags)
-            view.noteFlagsSent(uid: record.uid, flags: flags)
-            return .flags(Self.ordered(view.flags(uid: record.uid) ?? flags))
+            let flags = Conversions.flags(message.flags)
+            view.noteFlagsSent(uid: message.uid, flags: flags)
+            return .flags(Self.ordered(view.flags(uid: message.uid) ?? flags))
         case .internalDate:
-            return .internalDate(Conversions.dateTime(record.internalDate))
+            return .internalDate(Conversions.dateTime(message.internalDate))
         case .rfc822Size:
-            return .rfc822Size(UInt64(record.size))
+            return .rfc822Size(UInt64(message.size))
         case .envelope:
             return .envelope(ByteBuffer(bytes: views!.envelope()))
         case .body:
@@ -128,6 +159,7 @@ extension IMAPSession {
 
     func storeFlags(_ set: SequenceSet, _ storeFlags: StoreFlags, uid: Bool) async throws -> Completion {
         if storeFlags.unchangedSince != nil { try await enableCondStore() }
+        try await synchronize()
         var current = try requireSelected()
         let uids = try resolve(set, uid: uid).filter { !current.view.isExpungePending(uid: $0) }
         let operation: FlagOperation = switch storeFlags.operation {
@@ -138,18 +170,19 @@ extension IMAPSession {
         let (changed, failed) = try await store.setFlags(
             Conversions.messageFlags(storeFlags.flags), operation: operation, uids: uids, in: current.id,
             unchangedSince: storeFlags.unchangedSince.map { ModSeq($0) })
+        current.messages.update(changed)
         let refused = Set(failed)
         let changedUIDs = Set(changed.map(\.uid))
-        let records = try await store.messages(in: current.id, uids: uids.filter { !refused.contains($0) })
-        for record in records {
-            let flags = Conversions.flags(record.flags)
-            current.view.noteFlagsSent(uid: record.uid, flags: flags)
+        // The flags as they are now: this STORE's changes are in the cache; the rest was synchronised just before.
+        for message in current.messages.messages(for: uids.filter { !refused.contains($0) }) {
+            let flags = Conversions.flags(message.flags)
+            current.view.noteFlagsSent(uid: message.uid, flags: flags)
             // RFC 7162 §3.1.3: with UNCHANGEDSINCE, a changed message is reported even after .SILENT, with its MODSEQ.
-            let mustReport = storeFlags.unchangedSince != nil && changedUIDs.contains(record.uid)
-            guard !storeFlags.silent || mustReport, let number = current.view.sequenceNumber(forUID: record.uid) else { continue }
-            var items: [FetchResponseItem] = [.flags(Self.ordered(current.view.flags(uid: record.uid) ?? flags))]
-            if uid { items.insert(.uid(record.uid), at: 0) }
-            if state.condStoreEnabled { items.append(.modSeq(UInt64(record.modSeq))) }
+            let mustReport = storeFlags.unchangedSince != nil && changedUIDs.contains(message.uid)
+            guard !storeFlags.silent || mustReport, let number = current.view.sequenceNumber(forUID: message.uid) else { continue }
+            var items: [FetchResponseItem] = [.flags(Self.ordered(current.view.flags(uid: message.uid) ?? flags))]
+            if uid { items.insert(.uid(message.uid), at: 0) }
+            if state.condStoreEnabled { items.append(.modSeq(UInt64(message.modSeq))) }
             try await send(.fetch(number, items))
         }
         selected = current

@@ -12,31 +12,32 @@ extension IMAPSession {
     func search(_ command: SearchCommand, uid: Bool, tag: String) async throws -> Completion {
         let usesModSeq = Self.usesModSeq(command.key)
         if usesModSeq { try await enableCondStore() }
+        try await synchronize()
         var current = try requireSelected()
         // RFC 6855 §3: after ENABLE UTF8=ACCEPT a charset label conflicts with the session's UTF-8.
         if command.charset != nil, state.utf8AcceptEnabled { throw CommandFailure.bad("no CHARSET after ENABLE UTF8=ACCEPT") }
         if let charset = command.charset, !["UTF-8", "US-ASCII"].contains(charset.uppercased()) {
             throw CommandFailure.no("unsupported charset", code: .badCharset(["UTF-8", "US-ASCII"]))
         }
-        let records = try await store.messages(in: current.id)
-        var matcher = SearchMatcher(view: current.view, largestUID: records.last?.uid ?? 0)
+        let records = current.messages.messages
+        var matcher = SearchMatcher(view: current.view, largestUID: current.messages.largestUID ?? 0)
         let needsContent = SearchMatcher.needsContent(command.key)
         var found: [UInt32] = []
         var modSeqs: [ModSeq] = []  // of the found messages, in the same order
         var cached: [UID: String] = [:]
         for (offset, record) in records.enumerated() {
             guard let number = current.view.sequenceNumber(forUID: record.uid) else { continue }
-            var text: SearchText?
+            var text: CachedText?
             var views: MessageViews?
             if needsContent {
                 if offset % Self.searchChunk == 0 {
                     let chunk = records[offset..<min(offset + Self.searchChunk, records.count)].map(\.uid)
                     cached = try await store.searchTexts(in: current.id, uids: chunk)
                 }
-                text = cached[record.uid].flatMap(CachedSearchText.decode)
-                if text == nil { views = MessageViews(bytes: try await store.blobs.get(record.blob)) }
+                text = cached[record.uid].flatMap(CachedText.init)
+                if text == nil { views = try await messageViews(uid: record.uid, in: current.id) }
             }
-            if matcher.matches(command.key, record: record, number: number, cached: text, views: &views) {
+            if matcher.matches(command.key, record: record, number: number, text: text, views: &views) {
                 found.append(record.uid)
                 modSeqs.append(record.modSeq)
             }
@@ -56,6 +57,12 @@ extension IMAPSession {
                 results, modSeqs: usesModSeq ? modSeqs : nil, options: options.filter { $0 != .save }, tag: tag, uid: uid)))
         }
         return .ok("\(uid ? "UID " : "")SEARCH completed")
+    }
+
+    /// A message's views from its blob, for a SEARCH key the cached text cannot answer.
+    func messageViews(uid: UID, in mailbox: MailboxID) async throws -> MessageViews? {
+        guard let record = try await store.messages(in: mailbox, uids: [uid]).first else { return nil }
+        return MessageViews(bytes: try await store.blobs.get(record.blob))
     }
 
     /// The ESEARCH response (RFC 4731 §3.1) for results in ascending order. With MODSEQ (RFC 4731 §3.2): the modseq of
@@ -81,6 +88,9 @@ struct SearchMatcher {
     let view: SelectedMailboxView
     let largestUID: UInt32
     private var uidSets: [SequenceSet: [ClosedRange<UInt32>]] = [:]
+    private var needles: [String: SearchNeedle] = [:]
+    /// The message being evaluated: its cached text, or its blob's text once parsed.
+    private var cachedText: CachedText?
     private var searchText: SearchText?
 
     init(view: SelectedMailboxView, largestUID: UInt32) {
@@ -103,17 +113,64 @@ struct SearchMatcher {
     mutating func matches(
         _ key: SearchKey, record: MessageRecord, number: Int, cached: SearchText? = nil, views: inout MessageViews?
     ) -> Bool {
+        cachedText = nil
         searchText = cached
+        return evaluate(key, record: CachedMessage(record), number: number, views: &views)
+    }
+
+    /// As above with the cached text as the store keeps it (`CachedSearchText`), decoded only if a key needs its fields.
+    mutating func matches(_ key: SearchKey, record: CachedMessage, number: Int, text: CachedText?, views: inout MessageViews?) -> Bool {
+        cachedText = text
+        searchText = nil
         return evaluate(key, record: record, number: number, views: &views)
     }
 
     private mutating func text(_ views: inout MessageViews?) -> SearchText? {
         if let searchText { return searchText }
-        searchText = views?.searchText()
+        searchText = cachedText?.decoded() ?? views?.searchText()
         return searchText
     }
 
-    private mutating func evaluate(_ key: SearchKey, record: MessageRecord, number: Int, views: inout MessageViews?) -> Bool {
+    private mutating func needle(_ text: String) -> SearchNeedle {
+        if let needle = needles[text] { return needle }
+        let needle = SearchNeedle(text)
+        needles[text] = needle
+        return needle
+    }
+
+    /// A header key (`name` nil: any field's name or value, as TEXT does for the header part).
+    private mutating func headerMatches(_ name: String?, _ s: String, _ views: inout MessageViews?) -> Bool {
+        let needle = needle(s)
+        if let cachedText, cachedText.isASCII, needle.canPrefilter, !needle.mayBeFound(inCachedASCII: cachedText.headerPart) {
+            return false
+        }
+        guard let searchText = text(&views) else { return false }
+        let ascii: Bool? = cachedText?.isASCII == true ? true : nil
+        guard let name else {
+            return searchText.headerValues.contains { needle.isFound(in: $0, haystackIsASCII: ascii) }
+                || searchText.headerNames.contains { needle.isFound(in: $0, haystackIsASCII: ascii) }
+        }
+        // A needle with a line break may span two fields of the name: keep `SearchText`'s joined form for it.
+        if s.utf8.contains(0x0A) { return searchText.headerContains(name, s) }
+        return zip(searchText.headerNames, searchText.headerValues).contains { field, value in
+            Self.namesEqual(field, name) && needle.isFound(in: value, haystackIsASCII: ascii)
+        }
+    }
+
+    private mutating func bodyMatches(_ s: String, _ views: inout MessageViews?) -> Bool {
+        let needle = needle(s)
+        if let cachedText { return needle.isFound(in: cachedText.body, haystackIsASCII: cachedText.isASCII ? true : nil) }
+        guard let searchText = text(&views) else { return false }
+        return needle.isFound(in: searchText.body)
+    }
+
+    static func namesEqual(_ a: String, _ b: String) -> Bool {
+        a.utf8.count == b.utf8.count && zip(a.utf8, b.utf8).allSatisfy { x, y in
+            (x >= 0x41 && x <= 0x5A ? x | 0x20 : x) == (y >= 0x41 && y <= 0x5A ? y | 0x20 : y)
+        }
+    }
+
+    private mutating func evaluate(_ key: SearchKey, record: CachedMessage, number: Int, views: inout MessageViews?) -> Bool {
         let system = record.flags.system
         let recent = view.flags(uid: record.uid)?.contains(.recent) ?? false
         switch key {
@@ -133,17 +190,19 @@ struct SearchMatcher {
         case .recent: return recent
         case .keyword(let flag): return Conversions.flags(record.flags).contains(flag)
         case .unkeyword(let flag): return !Conversions.flags(record.flags).contains(flag)
-        case .bcc(let s): return text(&views)?.headerContains("Bcc", s) ?? false
-        case .cc(let s): return text(&views)?.headerContains("Cc", s) ?? false
-        case .from(let s): return text(&views)?.headerContains("From", s) ?? false
-        case .to(let s): return text(&views)?.headerContains("To", s) ?? false
-        case .subject(let s): return text(&views)?.headerContains("Subject", s) ?? false
-        case .body(let s): return text(&views)?.bodyContains(s) ?? false
-        case .text(let s): return text(&views)?.textContains(s) ?? false
+        case .bcc(let s): return headerMatches("Bcc", s, &views)
+        case .cc(let s): return headerMatches("Cc", s, &views)
+        case .from(let s): return headerMatches("From", s, &views)
+        case .to(let s): return headerMatches("To", s, &views)
+        case .subject(let s): return headerMatches("Subject", s, &views)
+        case .body(let s): return bodyMatches(s, &views)
+        case .text(let s): return bodyMatches(s, &views) || headerMatches(nil, s, &views)
         case .header(let name, let s):
-            guard let searchText = text(&views) else { return false }
-            if s.isEmpty { return searchText.headerNames.contains { $0.lowercased() == name.lowercased() } }
-            return searchText.headerContains(name, s)
+            if s.isEmpty {
+                guard let searchText = text(&views) else { return false }
+                return searchText.headerNames.contains { $0.lowercased() == name.lowercased() }
+            }
+            return headerMatches(name, s, &views)
         case .before(let date): return Self.compare(Conversions.dayNumber(record.internalDate), date) { $0 < $1 }
         case .on(let date): return Self.compare(Conversions.dayNumber(record.internalDate), date) { $0 == $1 }
         case .since(let date): return Self.compare(Conversions.dayNumber(record.internalDate), date) { $0 >= $1 }
@@ -176,7 +235,7 @@ struct SearchMatcher {
     }
 
     /// The Date header's calendar day in its own zone; the internal date when there is no usable Date header.
-    private mutating func sentDay(_ record: MessageRecord, _ views: inout MessageViews?) -> Int {
+    private mutating func sentDay(_ record: CachedMessage, _ views: inout MessageViews?) -> Int {
         let raw: [UInt8]?
         if views == nil, let text = text(&views) {
             raw = text.headerNames.firstIndex { $0.lowercased() == "date" }.map { Array(text.headerValues[$0].utf8) }

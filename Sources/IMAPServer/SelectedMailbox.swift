@@ -18,6 +18,8 @@ final class ChangeSignal: Sendable {
 struct SelectedMailbox {
     var info: MailboxInfo
     var view: SelectedMailboxView
+    /// The mailbox's messages as of `modSeq` (see `MessageCache` for its invariants).
+    var messages: MessageCache
     let readOnly: Bool
     /// Every change up to this modseq is in `view` (announced or pending).
     var modSeq: ModSeq
@@ -28,10 +30,11 @@ struct SelectedMailbox {
     let signal: ChangeSignal
     private let subscription: MailboxSubscription
 
-    init(info: MailboxInfo, view: SelectedMailboxView, readOnly: Bool, modSeq: ModSeq, subscription: MailboxSubscription,
-         signal: ChangeSignal) {
+    init(info: MailboxInfo, view: SelectedMailboxView, messages: MessageCache, readOnly: Bool, modSeq: ModSeq,
+         subscription: MailboxSubscription, signal: ChangeSignal) {
         self.info = info
         self.view = view
+        self.messages = messages
         self.readOnly = readOnly
         self.modSeq = modSeq
         self.subscription = subscription
@@ -75,6 +78,7 @@ extension IMAPSession {
                 current.view.apply(.flagsChanged(uid: record.uid, flags: flags, modSeq: UInt64(record.modSeq)))
             }
         }
+        current.messages.apply(changed: changes.changed, expunged: changes.expunged)
         let hadHeldExpunges = current.view.hasPendingExpunges
         for uid in changes.expunged { current.view.apply(.expunged(uid: uid)) }
         if !hadHeldExpunges, current.view.hasPendingExpunges { current.heldExpungesFloor = current.modSeq }
