@@ -71,9 +71,10 @@ def pids_named(names):
 
 
 class Letterbox:
-    name = "Letterbox"
-
-    def __init__(self, root, binary):
+    def __init__(self, root, binary, name="Letterbox"):
+        self.name = name
+        root = root / name.lower().replace(" ", "-")
+        root.mkdir(parents=True, exist_ok=True)
         self.root, self.binary = root / "letterbox", binary
         self.smtp_port, self.imap_port = free_port(), free_port()
         self.config = root / "letterbox.toml"
@@ -309,6 +310,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="small sizes, one round (a smoke run)")
     parser.add_argument("--large", type=int, default=100_000)
     parser.add_argument("--idle", type=int, default=10_000)
+    parser.add_argument("--baseline-bin", help="a second Letterbox build (directory) run in the same rounds, e.g. before a change")
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.large, args.idle = 1, 2_000, 500
@@ -323,7 +325,10 @@ def main():
         print(f"note: open-file limit {limit}: idle test reduced to {args.idle} connections")
     binary = pathlib.Path(args.bin)
     root = pathlib.Path(tempfile.mkdtemp(prefix="letterbox-bench-"))
-    servers = [Letterbox(root, binary), PostfixDovecot(root)]
+    servers = [Letterbox(root, binary)]
+    if args.baseline_bin:
+        servers.append(Letterbox(root, pathlib.Path(args.baseline_bin), name="Letterbox before"))
+    servers.append(PostfixDovecot(root))
     results = {s.name: {} for s in servers}
 
     def record(server, key, value):
@@ -361,11 +366,21 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     (out / "latest.json").write_text(json.dumps({"raw": results, "median": medians, "rounds": args.rounds,
                                                  "large": args.large, "idle": args.idle}, indent=2))
-    lines = ["| workload | Letterbox | Postfix+Dovecot | Letterbox ÷ peer |", "|---|---:|---:|---:|"]
+    names = [server.name for server in servers]
+    header = "| workload | " + " | ".join(names) + " | Letterbox ÷ peer |" + (" Letterbox ÷ before |" if args.baseline_bin else "")
+    lines = [header, "|---|" + "---:|" * (len(names) + 1 + (1 if args.baseline_bin else 0))]
+
+    def cell(value):
+        return "–" if value is None else f"{value:,.1f}"
+
     for key in medians["Letterbox"]:
-        a, b = medians["Letterbox"][key], medians["Postfix+Dovecot"].get(key)
-        ratio = f"{a / b:.2f}" if b else "–"
-        lines.append(f"| {key} | {a:,.1f} | {b if b is None else f'{b:,.1f}'} | {ratio} |")
+        values = [medians[name].get(key) for name in names]
+        a, peer = medians["Letterbox"][key], medians["Postfix+Dovecot"].get(key)
+        row = f"| {key} | " + " | ".join(cell(v) for v in values) + f" | {f'{a / peer:.2f}' if peer else '–'} |"
+        if args.baseline_bin:
+            before = medians["Letterbox before"].get(key)
+            row += f" {f'{a / before:.2f}' if before else '–'} |"
+        lines.append(row)
     table = "\n".join(lines)
     (out / "latest.md").write_text(table + "\n")
     print(table)
