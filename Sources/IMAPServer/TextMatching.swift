@@ -40,8 +40,26 @@ struct SearchNeedle {
 
 enum TextMatching {
     static func isASCII(_ text: some StringProtocol) -> Bool {
-        if let answer = text.utf8.withContiguousStorageIfAvailable({ bytes in bytes.allSatisfy { $0 < 0x80 } }) { return answer }
+        if let answer = text.utf8.withContiguousStorageIfAvailable(isASCII) { return answer }
         return text.utf8.allSatisfy { $0 < 0x80 }
+    }
+
+    /// Eight bytes at a time: no byte has its top bit set.
+    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        let raw = UnsafeRawPointer(base)
+        var offset = 0
+        var accumulated: UInt64 = 0
+        while offset + 8 <= bytes.count {
+            accumulated |= raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            offset += 8
+        }
+        guard accumulated & 0x8080_8080_8080_8080 == 0 else { return false }
+        while offset < bytes.count {
+            if bytes[offset] >= 0x80 { return false }
+            offset += 1
+        }
+        return true
     }
 
     /// ASCII case-insensitive substring search; `folded` is the needle already folded, non-empty.
@@ -56,10 +74,12 @@ enum TextMatching {
         guard m <= n else { return false }
         return needle.withUnsafeBufferPointer { needle in
             let first = needle[0]
+            // A folded letter matches exactly the bytes that OR 0x20 to it (its two cases); anything else must be equal.
+            let mask: UInt8 = first >= 0x61 && first <= 0x7A ? 0x20 : 0
             var index = 0
             let last = n - m
             while index <= last {
-                if asciiFold(haystack[index]) == first {
+                if haystack[index] | mask == first {
                     var offset = 1
                     while offset < m, asciiFold(haystack[index + offset]) == needle[offset] { offset += 1 }
                     if offset == m { return true }

@@ -21,7 +21,25 @@ import Testing
         ("Grüße from Bob", "from bob", true),  // ASCII needle, non-ASCII haystack
         ("\u{212A}elvin", "kelvin", true),  // KELVIN SIGN lower-cases to ASCII k
         ("naïve", "NAÏVE", true),
+        ("mail to x@Y.test", "@y.T", true),  // a needle starting with a non-letter
+        ("[L]etter", "l]", true),
+        ("x[b", "{b", false),  // '[' and '{' differ by the case bit but are not letters
+        ("x[b", "x{", false),
+        ("@@@@", "@@@@@", false),
     ]
+
+    /// The eight-bytes-at-a-time ASCII test, with a non-ASCII character at every position of texts up to 20 bytes.
+    @Test func asciiTestAtEveryOffset() {
+        for length in 0...20 {
+            let ascii = String(repeating: "a", count: length)
+            #expect(TextMatching.isASCII(ascii))
+            for position in 0..<length {
+                var characters = Array(ascii)
+                characters[position] = "é"
+                #expect(!TextMatching.isASCII(String(characters)), "length \(length), position \(position)")
+            }
+        }
+    }
 
     @Test(arguments: table)
     func matchesAsSearchTextDoes(haystack: String, needle: String, expected: Bool) {
