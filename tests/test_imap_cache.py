@@ -17,7 +17,7 @@ def flags_of(untagged, number):
     """The FLAGS of the last FETCH response for message `number` among `untagged` (None if there is none)."""
     found = None
     for line in untagged:
-        match = re.match(rf"\* {number} FETCH \(.*FLAGS \(([^)]*)\)", line)
+        match = re.match(rf"\* {number} FETCH \(.*FLAGS \(([^)]*)\)", line, re.S)
         if match:
             found = set(match.group(1).split())
     return found
@@ -126,5 +126,26 @@ def test_envelope_from_the_cached_summary_and_body_from_the_blob(server):
     assert sum(1 for line in untagged if "ENVELOPE (" in line and '"cache' in line) == 2, untagged
     untagged, _ = a.command("FETCH 2 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
     assert any("Subject: cache1" in line for line in untagged), untagged
+    for s in (a, b):
+        s.close()
+
+
+def test_changes_made_while_a_session_idles_reach_it_after_idle(server):
+    fill(server, 3)
+    a, b = sessions(server)
+    a.send("i1 IDLE")
+    assert a.read_response().startswith("+"), "IDLE continuation"
+    b.command("STORE 1 +FLAGS (\\Flagged)")
+    b.command("STORE 3 +FLAGS.SILENT (\\Deleted)")
+    b.command("EXPUNGE")
+    a.send("DONE")
+    untagged, tagged = a.until_tagged("i1")
+    assert " OK" in tagged, tagged
+    untagged, _ = a.command("UID SEARCH FLAGGED")
+    assert search_result(untagged) == [1], untagged
+    untagged, _ = a.command("UID SEARCH ALL")
+    assert search_result(untagged) == [1, 2], untagged
+    untagged, _ = a.command("FETCH 1:* (UID FLAGS)")
+    assert "\\Flagged" in flags_of(untagged, 1) and flags_of(untagged, 3) is None, untagged
     for s in (a, b):
         s.close()

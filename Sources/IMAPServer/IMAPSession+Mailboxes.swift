@@ -201,6 +201,7 @@ extension IMAPSession {
     // MARK: IDLE (RFC 2177)
 
     func idle() async throws -> Completion {
+        selected?.messages = nil  // an idle session keeps no copy of its mailbox; the next command reads it again
         try await send(.continuation("idling"))
         try await connection.flush()
         let previousTimeout = connection.idleTimeout

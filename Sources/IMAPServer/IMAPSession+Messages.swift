@@ -28,8 +28,7 @@ extension IMAPSession {
         // RFC 7162 §3.2.6: VANISHED only with UID FETCH, once QRESYNC is enabled.
         if modifiers.vanished, !uid || !state.qresyncEnabled { throw CommandFailure.bad("VANISHED needs UID FETCH and ENABLE QRESYNC") }
         if modifiers.changedSince != nil || requested.contains(.modSeq) { try await enableCondStore() }
-        try await synchronize()
-        var current = try requireSelected()
+        var current = try await loadMessages()
         let uids = try resolve(set, uid: uid)
         var attributes = requested
         if uid, !attributes.contains(.uid) { attributes.insert(.uid, at: 0) }
@@ -38,7 +37,7 @@ extension IMAPSession {
             attributes.append(.modSeq)
         }
         if let since = modifiers.changedSince, modifiers.vanished { try await reportVanished(in: set, since: since) }
-        var messages = current.messages.messages(for: uids)
+        var messages = current.messages?.messages(for: uids) ?? []
         if let since = modifiers.changedSince { messages.removeAll { UInt64($0.modSeq) <= since } }
         // Fetching a body section without PEEK sets \Seen (RFC 9051 §6.4.5); the FETCH then includes FLAGS.
         if !current.readOnly, attributes.contains(where: \.setsSeen) {
@@ -46,7 +45,7 @@ extension IMAPSession {
             if !unseen.isEmpty {
                 let (changed, _) = try await store.setFlags(
                     MessageFlags(system: .seen), operation: .add, uids: unseen, in: current.id, unchangedSince: nil)
-                current.messages.update(changed)
+                current.messages?.update(changed)
                 let updated = Dictionary(changed.map { ($0.uid, CachedMessage($0)) }, uniquingKeysWith: { $1 })
                 messages = messages.map { updated[$0.uid] ?? $0 }
                 if !attributes.contains(.flags) { attributes.append(.flags) }
@@ -159,8 +158,7 @@ extension IMAPSession {
 
     func storeFlags(_ set: SequenceSet, _ storeFlags: StoreFlags, uid: Bool) async throws -> Completion {
         if storeFlags.unchangedSince != nil { try await enableCondStore() }
-        try await synchronize()
-        var current = try requireSelected()
+        var current = try await loadMessages()
         let uids = try resolve(set, uid: uid).filter { !current.view.isExpungePending(uid: $0) }
         let operation: FlagOperation = switch storeFlags.operation {
         case .replace: .replace
@@ -170,11 +168,11 @@ extension IMAPSession {
         let (changed, failed) = try await store.setFlags(
             Conversions.messageFlags(storeFlags.flags), operation: operation, uids: uids, in: current.id,
             unchangedSince: storeFlags.unchangedSince.map { ModSeq($0) })
-        current.messages.update(changed)
+        current.messages?.update(changed)
         let refused = Set(failed)
         let changedUIDs = Set(changed.map(\.uid))
         // The flags as they are now: this STORE's changes are in the cache; the rest was synchronised just before.
-        for message in current.messages.messages(for: uids.filter { !refused.contains($0) }) {
+        for message in current.messages?.messages(for: uids.filter { !refused.contains($0) }) ?? [] {
             let flags = Conversions.flags(message.flags)
             current.view.noteFlagsSent(uid: message.uid, flags: flags)
             // RFC 7162 §3.1.3: with UNCHANGEDSINCE, a changed message is reported even after .SILENT, with its MODSEQ.

@@ -12,15 +12,14 @@ extension IMAPSession {
     func search(_ command: SearchCommand, uid: Bool, tag: String) async throws -> Completion {
         let usesModSeq = Self.usesModSeq(command.key)
         if usesModSeq { try await enableCondStore() }
-        try await synchronize()
-        var current = try requireSelected()
+        var current = try await loadMessages()
         // RFC 6855 §3: after ENABLE UTF8=ACCEPT a charset label conflicts with the session's UTF-8.
         if command.charset != nil, state.utf8AcceptEnabled { throw CommandFailure.bad("no CHARSET after ENABLE UTF8=ACCEPT") }
         if let charset = command.charset, !["UTF-8", "US-ASCII"].contains(charset.uppercased()) {
             throw CommandFailure.no("unsupported charset", code: .badCharset(["UTF-8", "US-ASCII"]))
         }
-        let records = current.messages.messages
-        var matcher = SearchMatcher(view: current.view, largestUID: current.messages.largestUID ?? 0)
+        let records = current.messages?.messages ?? []
+        var matcher = SearchMatcher(view: current.view, largestUID: current.messages?.largestUID ?? 0)
         let needsContent = SearchMatcher.needsContent(command.key)
         var found: [UInt32] = []
         var modSeqs: [ModSeq] = []  // of the found messages, in the same order

@@ -31,10 +31,12 @@ struct CachedMessage: Hashable, Sendable {
 /// of every record were the biggest cost of FETCH 1:* and SEARCH after the text matching).
 ///
 /// Invariants:
-/// - `messages` is in strictly ascending UID order and holds exactly the messages the store held at the last
-///   synchronisation: `SelectedMailbox` loads it at SELECT from the same records as the view and applies every
-///   `MailboxChanges` it fetches (changed records upserted, expunged UIDs removed), and the session's own STORE applies
-///   the records `setFlags` returned.
+/// - `messages` is in strictly ascending UID order and holds the messages the store held at the last synchronisation:
+///   SELECT loads it from the same records as the view, every `MailboxChanges` the session fetches is applied to it
+///   (changed records upserted unless older, expunged UIDs removed), and the session's own STORE applies the records
+///   `setFlags` returned. IDLE drops it (idle connections hold no copy of their mailbox); the next command that needs
+///   it reads the records afresh, which may put it ahead of the view's modseq — harmless, as applying a change twice
+///   changes nothing.
 /// - It may be behind the store only by changes whose feed event the session has not taken yet; a command synchronises
 ///   first when the event has arrived, as Dovecot does from its index.
 /// - Messages the client has not been told about yet (a pending EXISTS) are in the cache but have no sequence number in

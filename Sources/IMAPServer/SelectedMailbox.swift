@@ -18,8 +18,9 @@ final class ChangeSignal: Sendable {
 struct SelectedMailbox {
     var info: MailboxInfo
     var view: SelectedMailboxView
-    /// The mailbox's messages as of `modSeq` (see `MessageCache` for its invariants).
-    var messages: MessageCache
+    /// The mailbox's messages as of `modSeq` (see `MessageCache` for its invariants); nil while the session IDLEs, so
+    /// an idle connection holds no copy of its mailbox (`IMAPSession.loadMessages` reads it again when needed).
+    var messages: MessageCache?
     let readOnly: Bool
     /// Every change up to this modseq is in `view` (announced or pending).
     var modSeq: ModSeq
@@ -30,7 +31,7 @@ struct SelectedMailbox {
     let signal: ChangeSignal
     private let subscription: MailboxSubscription
 
-    init(info: MailboxInfo, view: SelectedMailboxView, messages: MessageCache, readOnly: Bool, modSeq: ModSeq,
+    init(info: MailboxInfo, view: SelectedMailboxView, messages: MessageCache?, readOnly: Bool, modSeq: ModSeq,
          subscription: MailboxSubscription, signal: ChangeSignal) {
         self.info = info
         self.view = view
@@ -78,13 +79,24 @@ extension IMAPSession {
                 current.view.apply(.flagsChanged(uid: record.uid, flags: flags, modSeq: UInt64(record.modSeq)))
             }
         }
-        current.messages.apply(changed: changes.changed, expunged: changes.expunged)
+        current.messages?.apply(changed: changes.changed, expunged: changes.expunged)
         let hadHeldExpunges = current.view.hasPendingExpunges
         for uid in changes.expunged { current.view.apply(.expunged(uid: uid)) }
         if !hadHeldExpunges, current.view.hasPendingExpunges { current.heldExpungesFloor = current.modSeq }
         current.modSeq = max(current.modSeq, changes.highestModSeq)
         current.info.uidNext = changes.uidNext
         selected = current
+    }
+
+    /// Synchronises, then makes sure the selected mailbox's message cache is there (after IDLE it is read again: the
+    /// records as the store has them now, which is what every command read before the cache existed) and returns it.
+    func loadMessages() async throws -> SelectedMailbox {
+        try await synchronize()
+        guard let current = selected else { throw CommandFailure.bad("no mailbox selected") }
+        if current.messages != nil { return current }
+        let cache = MessageCache(try await store.messages(in: current.id))
+        selected?.messages = cache
+        return try requireSelected()
     }
 
     /// Sends what the view may announce now (after a command's own responses, before its tagged completion).
