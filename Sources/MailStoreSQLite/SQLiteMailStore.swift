@@ -335,17 +335,9 @@ public final class SQLiteMailStore: MailStore {
         changes.publish(.changed(mailbox, highestModSeq: modSeq))
     }
 
-    /// `INBOX` is case-insensitive (RFC 9051 §5.1): every spelling is stored as `INBOX`, including as the first level of a path.
-    static func canonical(_ name: String) -> String {
-        if name.uppercased() == "INBOX" { return "INBOX" }
-        if name.uppercased().hasPrefix("INBOX/") { return "INBOX" + name.dropFirst(5) }
-        return name
-    }
+    static func canonical(_ name: String) -> String { MailboxNames.canonical(name) }
 
-    static func isValidName(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.count <= 1024 && !name.hasPrefix("/") && !name.hasSuffix("/") && !name.contains("//")
-            && !name.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
-    }
+    static func isValidName(_ name: String) -> Bool { MailboxNames.isValid(name) }
 
     static let mailboxSelect = """
         SELECT m.id, m.account_id, m.name, m.uid_validity, m.uid_next, m.highest_modseq, m.special_use,
