@@ -130,8 +130,3 @@ public protocol QueueStore: Sendable {
     func queueHeartbeat() async throws
 }
 
-extension QueueStore {
-    public func claimQueueEntries(ids: [String]) async throws -> [String] { ids }
-    public func releaseQueueEntries(ids: [String]) async throws {}
-    public func queueHeartbeat() async throws {}
-}
