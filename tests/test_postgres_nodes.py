@@ -374,3 +374,70 @@ def test_node_killed_mid_queue_leaves_its_share_to_the_other(tmp_path, database)
         node1.stop()
         node2.stop()
         sink.close()
+
+
+def imap_state(server):
+    """What a client caches per mailbox: STATUS counters and UID → flags, plus one message's text."""
+    client = imaplib.IMAP4_SSL("127.0.0.1", server.port("imaps"), ssl_context=tls_context(), timeout=20)
+    client.login("alice@example.test", PASSWORD)
+    state = {}
+    for mailbox in ("INBOX", "Projects"):
+        typ, data = client.status(mailbox, "(MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ)")
+        assert typ == "OK", data
+        counters = data[0].decode()
+        client.select(mailbox, readonly=True)
+        typ, data = client.uid("FETCH", "1:*", "(FLAGS)")
+        flags = sorted(item.decode() if isinstance(item, bytes) else item[0].decode() for item in data if item)
+        state[mailbox] = (counters, flags)
+    client.select("INBOX", readonly=True)
+    typ, data = client.uid("FETCH", "2", "(BODY.PEEK[])")
+    state["body"] = data[0][1]
+    client.logout()
+    return state
+
+
+def test_migrate_store_keeps_uids_flags_and_modseqs(tmp_path, database):
+    data_dir = tmp_path / "embedded"
+    run("domain", "add", "example.test", "--data-dir", str(data_dir))
+    run("user", "add", "alice@example.test", "--password", PASSWORD, "--data-dir", str(data_dir))
+    run("alias", "add", "team@example.test", "alice@example.test", "--data-dir", str(data_dir))
+    embedded = Server(data_dir)
+    try:
+        client = imaplib.IMAP4_SSL("127.0.0.1", embedded.port("imaps"), ssl_context=tls_context(), timeout=20)
+        client.login("alice@example.test", PASSWORD)
+        client.create("Projects")
+        for index in range(1, 13):
+            client.append("INBOX" if index % 3 else "Projects", None, None, message(f"old message {index}"))
+        client.select("INBOX")
+        client.uid("STORE", "1:4", "+FLAGS", "(\\Seen $Important)")
+        client.uid("STORE", "5", "+FLAGS", "(\\Deleted)")
+        client.expunge()
+        client.logout()
+        before = imap_state(embedded)
+    finally:
+        embedded.stop()
+
+    migrate = run("migrate-store", "--from", f"sqlite:{data_dir}", "--to", f"postgres:{database['url']}",
+                  "--password-file", str(node_config(tmp_path, "unused", database).parent / "db-password"), timeout=300)
+    assert "copied and verified: 1 domains, 1 accounts, 1 aliases, 7 mailboxes, 11 messages" in migrate.stdout, migrate.stdout
+    assert "100%" in migrate.stderr, migrate.stderr
+
+    config = node_config(tmp_path, "node1", database)
+    node = Server(tmp_path / "node1", extra_args=["--config", str(config)])
+    try:
+        after = imap_state(node)
+        assert after == before, "UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, UIDs and flags survive the move"
+        assert "team@example.test" in run("alias", "list", "--config", str(config)).stdout
+        # A mailbox made after the move gets a UIDVALIDITY never used before.
+        client = imaplib.IMAP4_SSL("127.0.0.1", node.port("imaps"), ssl_context=tls_context(), timeout=20)
+        client.login("alice@example.test", PASSWORD)
+        client.create("New")
+        validities = [re.search(r"UIDVALIDITY (\d+)", client.status(name, "(UIDVALIDITY)")[1][0].decode()).group(1)
+                      for name in ("INBOX", "Projects", "New")]
+        assert len(set(validities)) == 3, validities
+        client.logout()
+    finally:
+        node.stop()
+    again = run("migrate-store", "--from", f"sqlite:{data_dir}", "--to", f"postgres:{database['url']}",
+                "--password-file", str(tmp_path / "db-password"), check=False)
+    assert again.returncode != 0 and "empty" in again.stderr, again.stderr

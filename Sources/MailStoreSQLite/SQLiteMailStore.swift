@@ -462,3 +462,13 @@ extension Array {
         stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
     }
 }
+
+extension SQLiteMailStore {
+    /// (UID, modseq) of every expunge-log entry of a mailbox (`letterbox migrate-store` copies it).
+    public func expungeLog(in mailbox: MailboxID) async throws -> [(uid: UID, modSeq: ModSeq)] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT uid, modseq FROM expunged WHERE mailbox_id = ? ORDER BY uid", arguments: [mailbox.rawValue])
+                .map { (UID($0["uid"] as Int64), $0["modseq"] as ModSeq) }
+        }
+    }
+}
