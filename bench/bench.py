@@ -73,7 +73,9 @@ def pids_named(names):
 class Letterbox:
     name = "Letterbox"
 
-    def __init__(self, root, binary):
+    def __init__(self, root, binary, extra="", setup=True):
+        """`extra` is appended to the configuration (e.g. a [store] section); `setup` adds the domain and the users
+        (off for a second node on a shared database)."""
         self.root, self.binary = root / "letterbox", binary
         self.smtp_port, self.imap_port = free_port(), free_port()
         self.config = root / "letterbox.toml"
@@ -86,10 +88,11 @@ class Letterbox:
             '[mailauth]\ncheck_inbound = false\n'
             '[smtp]\nmax_connections = 20000\nmax_connections_per_ip = 20000\n'
             '[imap]\nmax_connections = 20000\nmax_connections_per_ip = 20000\nmax_connections_per_user = 20000\n'
-            '[log]\nlevel = "warning"\n')
-        self.run("domain", "add", "bench.test")
-        for user in USERS + ["big@bench.test"]:
-            self.run("user", "add", user, "--password", PASSWORD)
+            '[log]\nlevel = "warning"\n' + extra)
+        if setup:
+            self.run("domain", "add", "bench.test")
+            for user in USERS + ["big@bench.test"]:
+                self.run("user", "add", user, "--password", PASSWORD)
         self.process = None
 
     def run(self, *args):
