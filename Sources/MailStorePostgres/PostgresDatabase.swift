@@ -194,6 +194,11 @@ public final class PostgresDatabase: Sendable {
         try await rows("SELECT coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)").first?.decode(Bool.self) ?? false
     }
 
+    /// How many sessions are listening for changes (`pg_stat_activity`), for `doctor` and the tests.
+    public func listeners() async throws -> Int {
+        try await rows("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND datname = current_database()").first?.decode(Int.self) ?? 0
+    }
+
     /// The schema version this database is at.
     public func schemaVersion() async throws -> Int {
         try await rows("SELECT coalesce(max(version), 0)::bigint FROM schema_migration").first?.decode(Int.self) ?? 0

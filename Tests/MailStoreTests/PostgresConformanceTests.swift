@@ -129,6 +129,38 @@ struct PostgresNodesTests {
         }
     }
 
+    @Test func aDroppedListenerReconnectsAndWakesEverySession() async throws {
+        try await TestPostgres.withDatabase { location in
+            let (databaseA, nodeA) = try TestPostgres.store(location)
+            let (databaseB, nodeB) = try TestPostgres.store(location)
+            defer { databaseA.shutdown(); databaseB.shutdown() }
+            let directory = PostgresDirectoryStore(store: nodeA)
+            try await directory.addDomain(DomainName("example.test")!)
+            let account = try await directory.addAccount(address: EmailAddress("alice@example.test")!, credential: "x", mailboxes: defaultMailboxes)
+            let inbox = try #require(try await nodeA.mailbox(of: account.id, named: "INBOX"))
+            let subscription = nodeB.changes.subscribe(mailbox: inbox.id)
+            let listener = Task { await nodeB.listenForChanges() }
+            defer { listener.cancel() }
+            var events = subscription.events.makeAsyncIterator()
+            _ = await events.next()  // listening
+
+            // The database ends node B's LISTEN connection (a restart, a failover, a network cut would do the same).
+            try await databaseA.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND datname = current_database()")
+            // A change while B is not listening: its notification is lost, so B wakes every session once it listens again.
+            let bytes = Array("Subject: during the gap\r\n\r\nx\r\n".utf8)
+            let blob = try await nodeA.blobs.put(bytes)
+            _ = try await nodeA.append([NewMessage(blob: blob, size: bytes.count, internalDate: InternalDate(secondsSince1970: 0))], to: inbox.id)
+            #expect(await events.next() != nil, "a wake-up after the reconnect")
+            // And B hears changes again.
+            while try await databaseA.listeners() == 0 { try await Task.sleep(for: .milliseconds(50)) }
+            _ = try await nodeA.setFlags(MessageFlags(system: .seen), operation: .add, uids: [1], in: inbox.id, unchangedSince: nil)
+            let highest = try #require(try await nodeA.mailbox(id: inbox.id)?.highestModSeq)
+            var seen = false
+            while !seen, let event = await events.next() { seen = event == .changed(inbox.id, highestModSeq: highest) }
+            #expect(seen)
+        }
+    }
+
     @Test func eachQueuedMessageIsClaimedByOneNode() async throws {
         try await TestPostgres.withDatabase { location in
             let (databaseA, nodeA) = try TestPostgres.store(location, claimTimeout: 2)
