@@ -26,7 +26,7 @@ from bench import PASSWORD, USERS, Letterbox, load  # noqa: E402
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-def node(root, binary, extra="", setup=True):
+def make_node(root, binary, extra="", setup=True):
     root.mkdir(parents=True, exist_ok=True)
     return Letterbox(root, binary, extra, setup)
 
@@ -85,10 +85,10 @@ def main():
             subprocess.run(["psql", url, "-q", "-c", "CREATE DATABASE bench_stores"], check=True, capture_output=True)
             store = f'[store]\nbackend = "postgres"\nurl = "{url.replace("/letterbox?", "/bench_stores?")}"\npool_size = 20\n'
             setups = {
-                "sqlite, 1 node": [node(root / "sqlite", binary)],
-                "postgres, 1 node": [node(root / "pg1", binary, store)],
+                "sqlite, 1 node": [make_node(root / "sqlite", binary)],
+                "postgres, 1 node": [make_node(root / "pg1", binary, store)],
             }
-            setups["postgres, 2 nodes"] = [setups["postgres, 1 node"][0], node(root / "pg2", binary, store, setup=False)]
+            setups["postgres, 2 nodes"] = [setups["postgres, 1 node"][0], make_node(root / "pg2", binary, store, setup=False)]
             for round_number in range(rounds):
                 for name, nodes in setups.items():
                     for node in nodes:
