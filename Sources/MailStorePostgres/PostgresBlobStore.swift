@@ -19,7 +19,6 @@ public final class PostgresBlobStore: BlobStore {
 
     public func put(_ bytes: [UInt8]) async throws -> BlobID {
         let id = Self.identify(bytes)
-        if try await contains(id) { return id }
         let now = Int64(Date().timeIntervalSince1970)
         let logger = database.logger
         try await database.transaction { connection in

@@ -156,6 +156,12 @@ extension PostgresMailStore: QueueStore {
         }
     }
 
+    /// Names of the nodes whose heartbeat is at most `seconds` old ("host pid N"), for `doctor`.
+    public func liveNodes(within seconds: Int64) async throws -> [String] {
+        let now = Int(Date().timeIntervalSince1970)
+        return try await database.rows("SELECT name FROM node WHERE last_seen >= \(now - Int(seconds)) ORDER BY name").map { try $0.decode(String.self) }
+    }
+
     /// Unclaimed, claimed by this node, or claimed by a node whose heartbeat stopped more than `claimTimeout` ago.
     /// (SQL text with literals only: the node id is a hex/dash string made by this process.)
     func claimableCondition(now: Int64) -> String {
