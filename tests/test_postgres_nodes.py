@@ -162,62 +162,73 @@ def test_smtp_on_node1_wakes_idle_on_node2_within_a_second(tmp_path, database):
         node2.stop()
 
 
+def flag_and_expunge_concurrently(servers):
+    """40 messages; four clients (over `servers` in turn) flag and expunge at once; returns each client's final view
+    and a fresh client's view per server."""
+    loader = imaplib.IMAP4_SSL("127.0.0.1", servers[0].port("imaps"), ssl_context=tls_context(), timeout=20)
+    loader.login("alice@example.test", PASSWORD)
+    for index in range(1, 41):
+        assert loader.append("INBOX", None, None, message(f"message {index}"))[0] == "OK"
+    loader.logout()
+
+    clients = [IMAP(servers[k % len(servers)]) for k in range(4)]
+    for client in clients:
+        client.command("SELECT INBOX")
+    # Client k: \Seen on uid % 2 == k % 2, \Flagged on uid % 4 == k, $Label{k} on everything, \Deleted on
+    # uid % 10 == k, then EXPUNGE.
+    errors = []
+
+    def work(k, client):
+        try:
+            for uid in range(1, 41):
+                operations = ["+FLAGS (\\Seen)" if uid % 2 == k % 2 else None, "+FLAGS (\\Flagged)" if uid % 4 == k else None,
+                              f"+FLAGS ($Label{k})", "+FLAGS (\\Deleted)" if uid % 10 == k else None]
+                for operation in filter(None, operations):
+                    _, tagged = client.command(f"UID STORE {uid} {operation}")
+                    assert " OK" in tagged, tagged
+            _, tagged = client.command("EXPUNGE")
+            assert " OK" in tagged, tagged
+        except Exception as error:  # reported in the main thread
+            errors.append((k, error))
+
+    threads = [threading.Thread(target=work, args=(k, client)) for k, client in enumerate(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    views = []
+    for client in clients:
+        client.command("NOOP")
+        views.append(client.flags())
+        client.close()
+    for server in servers:
+        fresh = IMAP(server)
+        fresh.command("SELECT INBOX")
+        views.append(fresh.flags())
+        fresh.close()
+    return views
+
+
 def test_four_clients_on_two_nodes_flag_and_expunge_concurrently(tmp_path, database):
+    # The same workload on one embedded (SQLite) node first: the state the two nodes must reach.
+    single_dir = tmp_path / "single"
+    run("domain", "add", "example.test", "--data-dir", str(single_dir))
+    run("user", "add", "alice@example.test", "--password", PASSWORD, "--data-dir", str(single_dir))
+    single = Server(single_dir)
+    try:
+        single_views = flag_and_expunge_concurrently([single])
+    finally:
+        single.stop()
+    # Set operations commute, so every interleaving ends here: uids ending in 0-3 expunged, the others with every label,
+    # \Seen (clients 0 and 2 cover even uids, 1 and 3 odd) and \Flagged (uid % 4 is always one client's k).
+    expected = {uid: {f"$Label{k}" for k in range(4)} | {"\\Seen", "\\Flagged"} for uid in range(1, 41) if uid % 10 >= 4}
+    assert all(view == expected for view in single_views)
+
     node1, node2 = start_nodes(tmp_path, database)
     try:
-        loader = imaplib.IMAP4_SSL("127.0.0.1", node1.port("imaps"), ssl_context=tls_context(), timeout=20)
-        loader.login("alice@example.test", PASSWORD)
-        for index in range(1, 41):
-            assert loader.append("INBOX", None, None, message(f"message {index}"))[0] == "OK"
-        loader.logout()
-
-        clients = [IMAP(node) for node in (node1, node2, node1, node2)]
-        for client in clients:
-            client.command("SELECT INBOX")
-        # Client k: \Flagged on uid % 4 == k, \Seen on uid % 2 == k % 2, $Label{k} on everything, \Deleted on
-        # uid % 10 == k, then EXPUNGE. Set operations commute, so any interleaving ends in the same state.
-        errors = []
-
-        def work(k, client):
-            try:
-                for uid in range(1, 41):
-                    operations = ["+FLAGS (\\Seen)" if uid % 2 == k % 2 else None, "+FLAGS (\\Flagged)" if uid % 4 == k else None,
-                                  f"+FLAGS ($Label{k})", "+FLAGS (\\Deleted)" if uid % 10 == k else None]
-                    for operation in filter(None, operations):
-                        _, tagged = client.command(f"UID STORE {uid} {operation}")
-                        assert " OK" in tagged, tagged
-                _, tagged = client.command("EXPUNGE")
-                assert " OK" in tagged, tagged
-            except Exception as error:  # reported in the main thread
-                errors.append((k, error))
-
-        threads = [threading.Thread(target=work, args=(k, client)) for k, client in enumerate(clients)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-        assert not errors, errors
-
-        expected = {}
-        for uid in range(1, 41):
-            if uid % 10 in range(4):
-                continue
-            # Every uid is \Seen (clients 0 and 2 cover even uids, 1 and 3 odd) and \Flagged (uid % 4 is always 0…3).
-            expected[uid] = {f"$Label{k}" for k in range(4)} | {"\\Seen", "\\Flagged"}
-        views = []
-        for client in clients:
-            client.command("NOOP")
-            views.append(client.flags())
-        for view in views:
-            assert view == expected
-        # A client that connects afresh, on either node, sees the same.
-        for node in (node1, node2):
-            fresh = IMAP(node)
-            fresh.command("SELECT INBOX")
-            assert fresh.flags() == expected
-            fresh.close()
-        for client in clients:
-            client.close()
+        views = flag_and_expunge_concurrently([node1, node2])
+        assert all(view == expected for view in views), "every client on both nodes ends where the single node did"
     finally:
         node1.stop()
         node2.stop()
