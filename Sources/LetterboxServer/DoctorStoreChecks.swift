@@ -16,6 +16,13 @@ extension Doctor {
             return [.fail("store: PostgreSQL", "\(error)", fix: "check store.url, store.password_file and that PostgreSQL accepts this host (pg_hba.conf)")]
         }
         var checks: [DoctorCheck] = [.pass("store: PostgreSQL", "\(location) answers, schema version \((try? await database.schemaVersion()) ?? 0)")]
+        if let settings = try? await database.durabilitySettings() {
+            let durable = settings.fsync == "on" && settings.synchronousCommit != "off"
+            checks.append(durable
+                ? .pass("store: durability", "fsync = on, synchronous_commit = \(settings.synchronousCommit): a 250 means the message is on disk")
+                : .fail("store: durability", "fsync = \(settings.fsync), synchronous_commit = \(settings.synchronousCommit): an acknowledged message can be lost in a crash",
+                        fix: "set fsync = on and synchronous_commit = on in postgresql.conf (or for the role: ALTER ROLE … SET synchronous_commit = on)"))
+        }
         checks.append(Self.storeTLSCheck(location, encrypted: (try? await database.connectionIsEncrypted()) ?? false))
         if let nodes = try? await store.liveNodes(within: Int64(configuration.store.claimTimeoutSeconds)) {
             checks.append(DoctorCheck(name: "store: nodes", passed: true,

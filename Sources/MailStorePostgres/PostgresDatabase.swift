@@ -194,6 +194,12 @@ public final class PostgresDatabase: Sendable {
         try await rows("SELECT coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)").first?.decode(Bool.self) ?? false
     }
 
+    /// The server settings an acknowledged message's durability depends on, as this node's sessions see them.
+    public func durabilitySettings() async throws -> (fsync: String, synchronousCommit: String) {
+        let row = try await rows("SELECT current_setting('fsync'), current_setting('synchronous_commit')").first
+        return try row?.decode((String, String).self) ?? ("?", "?")
+    }
+
     /// How many sessions are listening for changes (`pg_stat_activity`), for `doctor` and the tests.
     public func listeners() async throws -> Int {
         try await rows("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND datname = current_database()").first?.decode(Int.self) ?? 0

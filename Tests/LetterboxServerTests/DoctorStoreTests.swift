@@ -21,6 +21,24 @@ struct DoctorStoreTests {
         let checks = await Doctor(configuration: system.configuration).storeChecks(system)
         #expect(checks.first { $0.name == "store: PostgreSQL" }?.passed == true, "\(checks)")
         #expect(checks.first { $0.name == "store: TLS" }?.detail == "database on this machine (encrypted)", "\(checks)")
+        #expect(checks.first { $0.name == "store: durability" }?.passed == true, "\(checks)")
+    }
+
+    @Test func synchronousCommitOffFailsWithTheFix() async throws {
+        let admin = try PostgresDatabase(location: try PostgresLocation(url: url), poolSize: 2, migrate: false)
+        defer { admin.shutdown() }
+        let name = "doctor_" + UUID().uuidString.prefix(8).lowercased()
+        try await admin.execute("CREATE DATABASE \(name)")
+        try await admin.execute("ALTER DATABASE \(name) SET synchronous_commit = off")
+        do {
+            let system = try MailSystem(configuration: configuration(url: url.replacingOccurrences(of: "/letterbox?", with: "/\(name)?")), mode: .createIfMissing)
+            let checks = await Doctor(configuration: system.configuration).storeChecks(system)
+            let durability = try #require(checks.first { $0.name == "store: durability" })
+            #expect(!durability.passed && durability.detail.contains("synchronous_commit = off"), "\(durability)")
+            #expect(durability.fix?.contains("synchronous_commit = on") == true)
+            system.postgres?.database.shutdown()
+        }
+        try await admin.execute("DROP DATABASE \(name) WITH (FORCE)")
     }
 
     @Test func unreachableDatabaseSaysWhy() async throws {
