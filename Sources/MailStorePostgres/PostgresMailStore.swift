@@ -260,20 +260,7 @@ public final class PostgresMailStore: MailStore {
             let current = try await connection.rows(
                 "\(unescaped: Self.messageSelect) WHERE mailbox_id = \(mailbox.rawValue) AND uid = ANY(\(wanted)) ORDER BY uid", logger: logger
             ).map(Self.message(from:))
-            var failed: [UID] = []
-            var updates: [MessageRecord] = []
-            for var record in current {
-                if let unchangedSince, record.modSeq > unchangedSince { failed.append(record.uid); continue }
-                var newFlags = record.flags
-                switch operation {
-                case .add: newFlags.formUnion(flags)
-                case .remove: newFlags.subtract(flags)
-                case .replace: newFlags = flags
-                }
-                guard newFlags != record.flags else { continue }
-                record.flags = newFlags
-                updates.append(record)
-            }
+            var (updates, failed) = planFlagChange(current, flags: flags, operation: operation, unchangedSince: unchangedSince)
             guard !updates.isEmpty else { return ([], failed, nil) }
             let modSeq = try await Self.nextModSeq(connection, logger: logger, mailbox: mailbox)
             for index in updates.indices { updates[index].modSeq = modSeq }

@@ -227,20 +227,7 @@ public final class SQLiteMailStore: MailStore {
                     arguments: StatementArguments([mailbox.rawValue] + chunk.map { Int64($0) })
                 ).map(Self.message(from:))
             }
-            var failed: [UID] = []
-            var updates: [MessageRecord] = []
-            for var record in current {
-                if let unchangedSince, record.modSeq > unchangedSince { failed.append(record.uid); continue }
-                var newFlags = record.flags
-                switch operation {
-                case .add: newFlags.formUnion(flags)
-                case .remove: newFlags.subtract(flags)
-                case .replace: newFlags = flags
-                }
-                guard newFlags != record.flags else { continue }
-                record.flags = newFlags
-                updates.append(record)
-            }
+            var (updates, failed) = planFlagChange(current, flags: flags, operation: operation, unchangedSince: unchangedSince)
             guard !updates.isEmpty else { return ([], failed) }
             let modSeq = try Self.nextModSeq(db, mailbox: mailbox)
             for index in updates.indices {

@@ -34,6 +34,21 @@ enum TestPostgres {
         try await database.execute(sql)
     }
 
+    /// alice@example.test's INBOX, made through `node`.
+    static func aliceInbox(_ node: PostgresMailStore) async throws -> MailboxInfo {
+        let directory = PostgresDirectoryStore(store: node)
+        try await directory.addDomain(DomainName("example.test")!)
+        let account = try await directory.addAccount(address: EmailAddress("alice@example.test")!, credential: "x", mailboxes: defaultMailboxes)
+        return try #require(try await node.mailbox(of: account.id, named: "INBOX"))
+    }
+
+    /// Appends one small message through `node`.
+    static func append(_ node: PostgresMailStore, _ subject: String, to mailbox: MailboxID) async throws -> UIDMapping {
+        let bytes = Array("Subject: \(subject)\r\n\r\nx\r\n".utf8)
+        let blob = try await node.blobs.put(bytes)
+        return try await node.append([NewMessage(blob: blob, size: bytes.count, internalDate: InternalDate(secondsSince1970: 1_700_000_000))], to: mailbox)
+    }
+
     static func store(_ location: PostgresLocation, claimTimeout: Int64 = 60) throws -> (PostgresDatabase, PostgresMailStore) {
         let database = try PostgresDatabase(location: location, poolSize: 8)
         return (database, PostgresMailStore(database: database, claimTimeout: claimTimeout))
@@ -76,19 +91,13 @@ struct PostgresNodesTests {
             let (databaseA, nodeA) = try TestPostgres.store(location)
             let (databaseB, nodeB) = try TestPostgres.store(location)
             defer { databaseA.shutdown(); databaseB.shutdown() }
-            let directory = PostgresDirectoryStore(store: nodeA)
-            try await directory.addDomain(DomainName("example.test")!)
-            let account = try await directory.addAccount(address: EmailAddress("alice@example.test")!, credential: "x", mailboxes: defaultMailboxes)
-            let inbox = try #require(try await nodeA.mailbox(of: account.id, named: "INBOX"))
+            let inbox = try await TestPostgres.aliceInbox(nodeA)
             let uids = try await withThrowingTaskGroup(of: [UID].self) { group in
                 for (index, node) in [nodeA, nodeB, nodeA, nodeB].enumerated() {
                     group.addTask {
                         var uids: [UID] = []
                         for message in 0..<15 {
-                            let bytes = Array("Subject: \(index)-\(message)\r\n\r\nx\r\n".utf8)
-                            let blob = try await node.blobs.put(bytes)
-                            let mapping = try await node.append(
-                                [NewMessage(blob: blob, size: bytes.count, internalDate: InternalDate(secondsSince1970: 1_700_000_000))], to: inbox.id)
+                            let mapping = try await TestPostgres.append(node, "\(index)-\(message)", to: inbox.id)
                             #expect(mapping.destination.first.map { $0 > (uids.last ?? 0) } == true)
                             uids += mapping.destination
                         }
@@ -109,10 +118,7 @@ struct PostgresNodesTests {
             let (databaseA, nodeA) = try TestPostgres.store(location)
             let (databaseB, nodeB) = try TestPostgres.store(location)
             defer { databaseA.shutdown(); databaseB.shutdown() }
-            let directory = PostgresDirectoryStore(store: nodeA)
-            try await directory.addDomain(DomainName("example.test")!)
-            let account = try await directory.addAccount(address: EmailAddress("alice@example.test")!, credential: "x", mailboxes: defaultMailboxes)
-            let inbox = try #require(try await nodeA.mailbox(of: account.id, named: "INBOX"))
+            let inbox = try await TestPostgres.aliceInbox(nodeA)
 
             let subscription = nodeB.changes.subscribe(mailbox: inbox.id)
             let listener = Task { await nodeB.listenForChanges() }
@@ -120,9 +126,7 @@ struct PostgresNodesTests {
             var events = subscription.events.makeAsyncIterator()
             _ = await events.next()  // the wake-up every subscriber gets when listening starts
 
-            let bytes = Array("Subject: hello\r\n\r\nx\r\n".utf8)
-            let blob = try await nodeA.blobs.put(bytes)
-            _ = try await nodeA.append([NewMessage(blob: blob, size: bytes.count, internalDate: InternalDate(secondsSince1970: 0))], to: inbox.id)
+            _ = try await TestPostgres.append(nodeA, "hello", to: inbox.id)
             let event = await events.next()
             let highest = try await nodeA.mailbox(id: inbox.id)?.highestModSeq
             #expect(event == .changed(inbox.id, highestModSeq: try #require(highest)))
@@ -134,10 +138,7 @@ struct PostgresNodesTests {
             let (databaseA, nodeA) = try TestPostgres.store(location)
             let (databaseB, nodeB) = try TestPostgres.store(location)
             defer { databaseA.shutdown(); databaseB.shutdown() }
-            let directory = PostgresDirectoryStore(store: nodeA)
-            try await directory.addDomain(DomainName("example.test")!)
-            let account = try await directory.addAccount(address: EmailAddress("alice@example.test")!, credential: "x", mailboxes: defaultMailboxes)
-            let inbox = try #require(try await nodeA.mailbox(of: account.id, named: "INBOX"))
+            let inbox = try await TestPostgres.aliceInbox(nodeA)
             let subscription = nodeB.changes.subscribe(mailbox: inbox.id)
             let listener = Task { await nodeB.listenForChanges() }
             defer { listener.cancel() }
@@ -147,9 +148,7 @@ struct PostgresNodesTests {
             // The database ends node B's LISTEN connection (a restart, a failover, a network cut would do the same).
             try await databaseA.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND datname = current_database()")
             // A change while B is not listening: its notification is lost, so B wakes every session once it listens again.
-            let bytes = Array("Subject: during the gap\r\n\r\nx\r\n".utf8)
-            let blob = try await nodeA.blobs.put(bytes)
-            _ = try await nodeA.append([NewMessage(blob: blob, size: bytes.count, internalDate: InternalDate(secondsSince1970: 0))], to: inbox.id)
+            _ = try await TestPostgres.append(nodeA, "during the gap", to: inbox.id)
             #expect(await events.next() != nil, "a wake-up after the reconnect")
             // And B hears changes again.
             while try await databaseA.listeners() == 0 { try await Task.sleep(for: .milliseconds(50)) }
