@@ -144,14 +144,17 @@ public final class PostgresMailStore: MailStore {
     }
 
     public func status(of mailbox: MailboxID) async throws -> MailboxStatus {
+        // One pass over the mailbox's messages for all five counters.
         let rows = try await database.rows("""
-            SELECT m.uid_next, m.uid_validity, m.highest_modseq,
-                   (SELECT count(*) FROM message WHERE mailbox_id = m.id),
-                   (SELECT count(*) FROM message WHERE mailbox_id = m.id AND flags & \(SystemFlags.seen.rawValue) = 0),
-                   (SELECT count(*) FROM message WHERE mailbox_id = m.id AND flags & \(SystemFlags.deleted.rawValue) != 0),
-                   (SELECT count(*) FROM message WHERE mailbox_id = m.id AND recent),
-                   (SELECT coalesce(sum(size), 0)::bigint FROM message WHERE mailbox_id = m.id)
-            FROM mailbox m WHERE m.id = \(mailbox.rawValue)
+            SELECT m.uid_next, m.uid_validity, m.highest_modseq, c.messages, c.unseen, c.deleted, c.recent, c.size
+            FROM mailbox m CROSS JOIN LATERAL (
+                SELECT count(*) AS messages,
+                       count(*) FILTER (WHERE flags & \(SystemFlags.seen.rawValue) = 0) AS unseen,
+                       count(*) FILTER (WHERE flags & \(SystemFlags.deleted.rawValue) != 0) AS deleted,
+                       count(*) FILTER (WHERE recent) AS recent,
+                       coalesce(sum(size), 0)::bigint AS size
+                FROM message WHERE mailbox_id = m.id) AS c
+            WHERE m.id = \(mailbox.rawValue)
             """)
         guard let row = rows.first else { throw MailStoreError.mailboxNotFound(mailbox.description) }
         let (uidNext, uidValidity, highest, messages, unseen, deleted, recent, size) =
