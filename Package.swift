@@ -21,6 +21,7 @@ let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift
 let toml = Target.Dependency.product(name: "TOMLKit", package: "TOMLKit")
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
+let postgres = Target.Dependency.product(name: "PostgresNIO", package: "postgres-nio")
 let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
 
 let strict: [SwiftSetting] = [
@@ -50,6 +51,7 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
     ],
     targets: [
         // Pure modules: no sockets, files or logging.
@@ -62,6 +64,11 @@ let package = Package(
         // Storage and accounts.
         .target(name: "MailStore", dependencies: ["MailCore", "MIME"], swiftSettings: strict),
         .target(name: "MailStoreSQLite", dependencies: ["MailStore", "MailCore", grdb, crypto], swiftSettings: strict),
+        .target(
+            name: "MailStorePostgres",
+            dependencies: ["MailStore", "MailCore", postgres, nioCore, nioPosix, nioSSL, logging, crypto],
+            swiftSettings: strict
+        ),
         .target(name: "Directory", dependencies: ["MailCore", "SASL", "MailStore", crypto], swiftSettings: strict),
 
         .target(
@@ -100,7 +107,7 @@ let package = Package(
         .target(
             name: "LetterboxServer",
             dependencies: [
-                "MailCore", "MIME", "SASL", "MailStore", "MailStoreSQLite", "Directory", "Delivery", "ServerCore",
+                "MailCore", "MIME", "SASL", "MailStore", "MailStoreSQLite", "MailStorePostgres", "Directory", "Delivery", "ServerCore",
                 "SMTPServer", "IMAPServer", "SMTPProtocol", "DNS", "HTTPServer", "MailAuth", nioCore, nioSSL, nioTLS, nioPosix, logging, lifecycle, unixSignals,
                 toml, metrics, prometheus, hummingbird,
             ],
@@ -134,7 +141,7 @@ let package = Package(
         .testTarget(name: "IMAPProtocolTests", dependencies: ["IMAPProtocol", "MailCore", "MIME", nioCore], swiftSettings: strict),
         .testTarget(
             name: "MailStoreTests",
-            dependencies: ["MailStore", "MailStoreSQLite", "MailTestSupport", "MailCore"],
+            dependencies: ["MailStore", "MailStoreSQLite", "MailStorePostgres", "MailTestSupport", "MailCore"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -71,10 +71,14 @@ def pids_named(names):
 
 
 class Letterbox:
-    def __init__(self, root, binary, name="Letterbox"):
+    def __init__(self, root, binary, extra="", setup=True, name="Letterbox"):
+        """`extra` is appended to the configuration (e.g. a [store] section); `setup` adds the domain and the users
+        (off for a second node on a shared database). A `name` other than "Letterbox" (a baseline build run in the
+        same rounds) gets its own directory under `root`."""
         self.name = name
-        root = root / name.lower().replace(" ", "-")
-        root.mkdir(parents=True, exist_ok=True)
+        if name != "Letterbox":
+            root = root / name.lower().replace(" ", "-")
+            root.mkdir(parents=True, exist_ok=True)
         self.root, self.binary = root / "letterbox", binary
         self.smtp_port, self.imap_port = free_port(), free_port()
         self.config = root / "letterbox.toml"
@@ -87,10 +91,11 @@ class Letterbox:
             '[mailauth]\ncheck_inbound = false\n'
             '[smtp]\nmax_connections = 20000\nmax_connections_per_ip = 20000\n'
             '[imap]\nmax_connections = 20000\nmax_connections_per_ip = 20000\nmax_connections_per_user = 20000\n'
-            '[log]\nlevel = "warning"\n')
-        self.run("domain", "add", "bench.test")
-        for user in USERS + ["big@bench.test"]:
-            self.run("user", "add", user, "--password", PASSWORD)
+            '[log]\nlevel = "warning"\n' + extra)
+        if setup:
+            self.run("domain", "add", "bench.test")
+            for user in USERS + ["big@bench.test"]:
+                self.run("user", "add", user, "--password", PASSWORD)
         self.process = None
 
     def run(self, *args):
@@ -298,7 +303,7 @@ def idle_memory(binary, server, connections):
                                stdout=subprocess.PIPE, text=True)
     time.sleep(30)  # connections log in and IDLE; measure while they all are
     during = rss_kb(server.pids())
-    out, _ = process.communicate(timeout=120)
+    out, _ = process.communicate(timeout=300)  # letterbox-load itself gives up on stragglers 60 s after its end
     result = json.loads(out.strip().splitlines()[-1])
     return (during - before) / connections, result
 
@@ -311,7 +316,10 @@ def main():
     parser.add_argument("--large", type=int, default=100_000)
     parser.add_argument("--idle", type=int, default=10_000)
     parser.add_argument("--baseline-bin", help="a second Letterbox build (directory) run in the same rounds, e.g. before a change")
+    parser.add_argument("--phases", default="startup,smtp,imap,large,idle",
+                        help="comma-separated subset of startup,smtp,imap,large,idle (each run writes bench/results/partial.json as it goes)")
     args = parser.parse_args()
+    phases = set(args.phases.split(","))
     if args.quick:
         args.rounds, args.large, args.idle = 1, 2_000, 500
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
@@ -331,30 +339,38 @@ def main():
     servers.append(PostfixDovecot(root))
     results = {s.name: {} for s in servers}
 
+    partial = pathlib.Path("bench/results/partial.json")
+    partial.parent.mkdir(parents=True, exist_ok=True)
+
     def record(server, key, value):
         results[server.name].setdefault(key, []).append(value)
+        partial.write_text(json.dumps(results, indent=2))  # a failure later keeps what was measured
 
     try:
         for server in servers:
-            record(server, "startup_ms", server.start() * 1000)
-            time.sleep(2)
-            record(server, "rss_at_rest_kb", rss_kb(server.pids()))
-        for round_number in range(args.rounds):
+            started = server.start()
+            if "startup" in phases:
+                record(server, "startup_ms", started * 1000)
+                time.sleep(2)
+                record(server, "rss_at_rest_kb", rss_kb(server.pids()))
+        for round_number in range(args.rounds if phases & {"smtp", "imap"} else 0):
             for server in servers:  # alternate A/B inside each round: the machine is shared and noisy
-                for connections in (8, 64):
+                for connections in (8, 64) if "smtp" in phases else ():
                     rate, _ = smtp_inbound(binary, server, connections, 2_000 if not args.quick else 400)
                     record(server, f"smtp_{connections}_msgs_per_s", rate)
-                for clients in (10, 100):
+                for clients in (10, 100) if "imap" in phases else ():
                     result = load(binary, "imap", "--port", str(server.imap_port), "--clients", str(clients), "--seconds", "20",
                                   "--password", PASSWORD, *sum((["--user", u] for u in USERS), []))
                     record(server, f"imap_{clients}_ops_per_s", result["per_second"])
                     record(server, f"imap_{clients}_errors", result["errors"])
         for server in servers:
-            for key, value in large_mailbox(binary, server, args.large).items():
-                record(server, f"large_{key}_ms", value)
-            per_connection, result = idle_memory(binary, server, args.idle)
-            record(server, "idle_kb_per_connection", per_connection)
-            record(server, "idle_errors", result["errors"])
+            if "large" in phases:
+                for key, value in large_mailbox(binary, server, args.large).items():
+                    record(server, f"large_{key}_ms", value)
+            if "idle" in phases:
+                per_connection, result = idle_memory(binary, server, args.idle)
+                record(server, "idle_kb_per_connection", per_connection)
+                record(server, "idle_errors", result["errors"])
     finally:
         for server in servers:
             try:

@@ -134,7 +134,7 @@ struct OutboundConnection {
         try await channel.eventLoop.submit {
             let ssl = try NIOSSLClientHandler(context: context, serverHostname: serverName)
             try channel.pipeline.syncOperations.addHandler(ssl, position: .first)
-            try channel.pipeline.syncOperations.addHandler(HandshakeWaiter(promise: handshake), position: .after(ssl))
+            try channel.pipeline.syncOperations.addHandler(TLSHandshakeWaiter(promise: handshake), position: .after(ssl))
         }.get()
         try await handshake.futureResult.get()
     }
@@ -155,14 +155,15 @@ struct OutboundConnection {
     }
 }
 
-/// Completes a promise when the TLS handshake finishes (or fails), then removes itself.
-private final class HandshakeWaiter: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = ByteBuffer
+/// Completes a promise when a client-side TLS handshake finishes (or fails), then removes itself. Put it right after
+/// the NIOSSL handler (outbound delivery, `doctor`).
+public final class TLSHandshakeWaiter: ChannelInboundHandler, RemovableChannelHandler {
+    public typealias InboundIn = ByteBuffer
     let promise: EventLoopPromise<Void>
 
-    init(promise: EventLoopPromise<Void>) { self.promise = promise }
+    public init(promise: EventLoopPromise<Void>) { self.promise = promise }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted = tlsEvent {
             promise.succeed(())
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
@@ -170,17 +171,17 @@ private final class HandshakeWaiter: ChannelInboundHandler, RemovableChannelHand
         context.fireUserInboundEventTriggered(event)
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
         promise.fail(error)
         context.fireErrorCaught(error)
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
+    public func channelInactive(context: ChannelHandlerContext) {
         promise.fail(OutboundConnectionError(description: "connection closed during the TLS handshake"))
         context.fireChannelInactive()
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) {
+    public func handlerRemoved(context: ChannelHandlerContext) {
         promise.fail(OutboundConnectionError(description: "handshake waiter removed"))
     }
 }

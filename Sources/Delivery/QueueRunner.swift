@@ -51,6 +51,9 @@ public final class QueueRunner: Sendable {
     public func run() async {
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled {
+                do { try await queue.queueHeartbeat() } catch {
+                    logger.warning("cannot record this node's heartbeat", metadata: ["error": "\(error)"])
+                }
                 for batch in await dispatchable() {
                     group.addTask { await self.deliver(batch) }
                 }
@@ -92,7 +95,7 @@ public final class QueueRunner: Sendable {
                 byDomain[domain, default: []].append(Job(entry: entry, domain: domain, recipients: recipients))
             }
         }
-        return busy.withLock { busy in
+        let batches = busy.withLock { busy in
             var batches: [[Job]] = []
             for domain in order {
                 var jobs = byDomain[domain, default: []].filter { !busy.jobs.contains($0.key) }
@@ -108,13 +111,48 @@ public final class QueueRunner: Sendable {
             }
             return batches
         }
+        return await claimed(batches)
     }
 
-    private func finished(_ batch: [Job]) {
-        busy.withLock { busy in
+    /// Keeps only the jobs whose messages this node could claim (on a shared queue another node may hold some); the
+    /// others are marked idle again without being released.
+    private func claimed(_ batches: [[Job]]) async -> [[Job]] {
+        guard !batches.isEmpty else { return [] }
+        let ids = Array(Set(batches.joined().map(\.entry.id)))
+        var held: Set<String> = []
+        do {
+            held = Set(try await queue.claimQueueEntries(ids: ids))
+        } catch {
+            logger.error("cannot claim queue entries", metadata: ["error": "\(error)"])
+        }
+        var result: [[Job]] = []
+        for batch in batches {
+            let (mine, others) = (batch.filter { held.contains($0.entry.id) }, batch.filter { !held.contains($0.entry.id) })
+            if mine.isEmpty {
+                finished(batch, release: false)
+            } else {
+                if !others.isEmpty { busy.withLock { busy in for job in others { busy.jobs.remove(job.key) } } }
+                result.append(mine)
+            }
+        }
+        return result
+    }
+
+    /// Marks the batch's jobs idle and gives back the claims of messages this node no longer works on.
+    private func finished(_ batch: [Job], release: Bool = true) {
+        let done: [String] = busy.withLock { busy in
             for job in batch { busy.jobs.remove(job.key) }
             if let domain = batch.first?.domain { busy.perDomain[domain, default: 1] -= 1 }
             busy.workers -= 1
+            let stillBusy = Set(busy.jobs.map { String($0[..<($0.firstIndex(of: "|") ?? $0.endIndex)]) })
+            return Set(batch.map(\.entry.id)).filter { !stillBusy.contains($0) }
+        }
+        guard release, !done.isEmpty else { return }
+        let queue = queue, logger = logger
+        Task {
+            do { try await queue.releaseQueueEntries(ids: done) } catch {
+                logger.warning("cannot release queue claims", metadata: ["error": "\(error)"])
+            }
         }
     }
 

@@ -58,6 +58,7 @@ public struct Doctor: Sendable {
         checks += await certificateChecks()
         checks += await authenticationChecks()
         let system = try? MailSystem(configuration: configuration, mode: .mustExist)
+        if let system { checks += await storeChecks(system) }
         let domains = await localDomains(system, only: domain)
         if domains.isEmpty {
             checks.append(.fail("local domains", "no local domain", fix: "letterbox domain add DOMAIN"))

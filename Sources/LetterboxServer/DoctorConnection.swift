@@ -1,3 +1,4 @@
+import Delivery
 import Foundation
 import NIOCore
 import NIOPosix
@@ -137,7 +138,7 @@ struct DoctorLine {
         try await channel.eventLoop.submit {
             let ssl = try NIOSSLClientHandler(context: context, serverHostname: serverName)
             try channel.pipeline.syncOperations.addHandler(ssl, position: .first)
-            try channel.pipeline.syncOperations.addHandler(DoctorHandshakeWaiter(promise: handshake), position: .after(ssl))
+            try channel.pipeline.syncOperations.addHandler(TLSHandshakeWaiter(promise: handshake), position: .after(ssl))
         }.get()
         try await handshake.futureResult.get()
     }
@@ -158,35 +159,5 @@ struct DoctorLine {
         case .tlsv11: return "TLS 1.1"
         default: return "TLS"
         }
-    }
-}
-
-/// Completes a promise when the TLS handshake finishes (or fails), then removes itself.
-private final class DoctorHandshakeWaiter: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = ByteBuffer
-    let promise: EventLoopPromise<Void>
-
-    init(promise: EventLoopPromise<Void>) { self.promise = promise }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted = tlsEvent {
-            promise.succeed(())
-            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
-        }
-        context.fireUserInboundEventTriggered(event)
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        promise.fail(error)
-        context.fireErrorCaught(error)
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        promise.fail(DoctorConnectionError(description: "connection closed during the TLS handshake"))
-        context.fireChannelInactive()
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        promise.fail(DoctorConnectionError(description: "handshake waiter removed"))
     }
 }

@@ -37,6 +37,27 @@ public struct LetterboxConfiguration: Sendable, Equatable {
     /// `data_dir`: database, blobs, TLS material and run-time files.
     public var dataDirectory: String = "/var/lib/letterbox"
 
+    /// `[store]`: where mailboxes, accounts and the queue live.
+    public var store = StoreSettings()
+
+    public struct StoreSettings: Sendable, Equatable {
+        public enum Backend: String, Sendable { case sqlite, postgres }
+        /// `store.backend`: "sqlite" (the default: one node, `DATA_DIR/letterbox.sqlite` and `DATA_DIR/blobs/`) or
+        /// "postgres" (several nodes sharing one PostgreSQL database, message bytes included).
+        public var backend: Backend = .sqlite
+        /// `store.url`: `postgres://USER@HOST:PORT/DATABASE?sslmode=verify-full&sslrootcert=CA.pem` (libpq's form;
+        /// sslmode disable, prefer, require or verify-full). Needed when the backend is postgres.
+        public var url: String?
+        /// `store.password_file`: a file whose first line is the database password, so the URL in the configuration
+        /// need not hold it.
+        public var passwordFile: String?
+        /// `store.pool_size`: database connections per node. Default 20.
+        public var poolSize = 20
+        /// `store.claim_timeout` (seconds): how long after a node's last heartbeat another node takes over the outbound
+        /// messages it was delivering. Default 60.
+        public var claimTimeoutSeconds = 60
+    }
+
     /// `[listen]`: one address per service; an empty string disables the service.
     public var listeners: [Service: ListenAddress] = [
         .smtp: ListenAddress(host: "0.0.0.0", port: 25), .submission: ListenAddress(host: "0.0.0.0", port: 587),
@@ -220,6 +241,7 @@ public struct LetterboxConfiguration: Sendable, Equatable {
             guard !directory.isEmpty else { throw ConfigurationError(key: "data_dir", value: "\"\"", problem: "must not be empty") }
             configuration.dataDirectory = directory
         }
+        try readStore(&reader, into: &configuration.store)
         for service in Service.allCases {
             let key = "listen.\(service.rawValue)"
             guard let text = try reader.string(key) else { continue }
@@ -284,6 +306,22 @@ public struct LetterboxConfiguration: Sendable, Equatable {
             seen[address] = service
         }
         if !Self.isValidHostname(hostname) { throw ConfigurationError(key: "hostname", value: hostname, problem: "not a valid host name") }
+    }
+
+    static func readStore(_ reader: inout ConfigurationReader, into store: inout StoreSettings) throws(ConfigurationError) {
+        if let backend = try reader.string("store.backend") {
+            guard let value = StoreSettings.Backend(rawValue: backend) else {
+                throw ConfigurationError(key: "store.backend", value: backend, problem: "must be \"sqlite\" or \"postgres\"")
+            }
+            store.backend = value
+        }
+        store.url = try reader.string("store.url").flatMap { $0.isEmpty ? nil : $0 } ?? store.url
+        store.passwordFile = try reader.string("store.password_file").flatMap { $0.isEmpty ? nil : $0 } ?? store.passwordFile
+        store.poolSize = try reader.int("store.pool_size", range: 2...1000) ?? store.poolSize
+        store.claimTimeoutSeconds = try reader.int("store.claim_timeout", range: 5...86_400) ?? store.claimTimeoutSeconds
+        if store.backend == .postgres, store.url == nil {
+            throw ConfigurationError(key: "store.url", value: nil, problem: "store.backend = \"postgres\" needs the database URL, e.g. postgres://letterbox@db.example.org/letterbox?sslmode=verify-full")
+        }
     }
 
     /// Octets from "123", "10K", "50M" or "2G" (powers of 1024); nil when it is not a size.

@@ -3,6 +3,7 @@ import Directory
 import Foundation
 import HTTPServer
 import Logging
+import MailStorePostgres
 import ServerCore
 import ServiceLifecycle
 import UnixSignals
@@ -14,6 +15,7 @@ public enum LetterboxService {
         let logger = Logger(label: "letterbox")
         _ = LetterboxMetrics.registry   // bootstraps swift-metrics before any instrument is made (HTTPWiring)
         let system = try MailSystem(configuration: configuration, mode: .createIfMissing)
+        try await system.ready()
         var banner: [String] = []
         if configuration.developmentMode {
             let password: String
@@ -54,7 +56,8 @@ public enum LetterboxService {
         let ready = ReadyService(runtime: runtime, listeners: listeners, banner: banner, logger: logger, http: http)
         let reload = CertificateReloadService(certificates: certificates, logger: logger)
         let group = ServiceGroup(configuration: .init(
-            services: listeners.map { $0.1 as any Service } + (http.map { [$0 as any Service] } ?? []) + [ready, reload, QueueRunnerService(runner: runner)],
+            services: listeners.map { $0.1 as any Service } + (http.map { [$0 as any Service] } ?? []) + [ready, reload, QueueRunnerService(runner: runner)]
+                + (system.postgres.map { [ChangeListenerService(store: $0) as any Service] } ?? []),
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         defer { runtime.removeListenerFile() }
         do {
@@ -123,6 +126,15 @@ struct ReadyService: Service {
         if !text.isEmpty { FileHandle.standardOutput.write(Data((text.joined(separator: "\n") + "\n").utf8)) }
         logger.info("letterbox ready", metadata: ["listeners": "\(bound.count)"])
         try? await gracefulShutdown()
+    }
+}
+
+/// Carries other nodes' mailbox changes to this node's IMAP sessions (PostgreSQL LISTEN/NOTIFY).
+struct ChangeListenerService: Service {
+    let store: PostgresMailStore
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await store.listenForChanges() }
     }
 }
 

@@ -4,6 +4,7 @@ import Directory
 import Foundation
 import MailCore
 import MailStore
+import MailStorePostgres
 import MailStoreSQLite
 
 /// The opened data directory: the store, the blob files and the account directory — what both `serve` and the admin
@@ -14,17 +15,47 @@ public final class MailSystem: Sendable {
     public let directoryStore: any DirectoryStore
     public let queueStore: any QueueStore
     public let directory: AccountDirectory
+    /// The shared database when the backend is PostgreSQL (nil for SQLite).
+    public let postgres: PostgresMailStore?
 
     public enum OpenMode: Sendable { case createIfMissing, mustExist }
 
     public init(configuration: LetterboxConfiguration, mode: OpenMode) throws(ConfigurationError) {
         self.configuration = configuration
         let root = configuration.dataDirectory
+        switch configuration.store.backend {
+        case .sqlite:
+            let store = try Self.openSQLite(root: root, mode: mode)
+            (mailStore, queueStore, directoryStore, postgres) = (store, store, SQLiteDirectoryStore(store: store), nil)
+        case .postgres:
+            try Self.prepareDataDirectory(root)
+            let store = try Self.openPostgres(configuration.store)
+            (mailStore, queueStore, directoryStore, postgres) = (store, store, PostgresDirectoryStore(store: store), store)
+        }
+        var directoryConfiguration = DirectoryConfiguration()
+        directoryConfiguration.credentialIterations = configuration.credentialIterations
+        directoryConfiguration.loginCacheSize = configuration.loginCacheSize
+        directoryConfiguration.minimumPasswordLength = configuration.minimumPasswordLength
+        directory = AccountDirectory(store: directoryStore, configuration: directoryConfiguration)
+    }
+
+    static func openSQLite(root: String, mode: OpenMode) throws(ConfigurationError) -> SQLiteMailStore {
         let databasePath = root + "/letterbox.sqlite"
         if mode == .mustExist && !FileManager.default.fileExists(atPath: databasePath) {
             throw ConfigurationError(key: "data_dir", value: root,
                                      problem: "no Letterbox data here (start `letterbox serve` or add a domain first)")
         }
+        try prepareDataDirectory(root)
+        do {
+            let database = try SQLiteDatabase(path: databasePath)
+            return SQLiteMailStore(database: database, blobs: try FileBlobStore(directory: root + "/blobs"))
+        } catch {
+            throw ConfigurationError(key: "data_dir", value: root, problem: "cannot open the store: \(error)")
+        }
+    }
+
+    /// The data directory still holds TLS material, DKIM keys and run-time files with a PostgreSQL store.
+    static func prepareDataDirectory(_ root: String) throws(ConfigurationError) {
         do {
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
         } catch {
@@ -33,20 +64,34 @@ public final class MailSystem: Sendable {
         guard FileManager.default.isWritableFile(atPath: root) else {
             throw ConfigurationError(key: "data_dir", value: root, problem: "the directory is not writable")
         }
-        do {
-            let database = try SQLiteDatabase(path: databasePath)
-            let store = SQLiteMailStore(database: database, blobs: try FileBlobStore(directory: root + "/blobs"))
-            mailStore = store
-            queueStore = store
-            directoryStore = SQLiteDirectoryStore(store: store)
-        } catch {
-            throw ConfigurationError(key: "data_dir", value: root, problem: "cannot open the store: \(error)")
+    }
+
+    static func openPostgres(_ settings: LetterboxConfiguration.StoreSettings) throws(ConfigurationError) -> PostgresMailStore {
+        var location: PostgresLocation
+        do { location = try PostgresLocation(url: settings.url ?? "") } catch {
+            throw ConfigurationError(key: "store.url", value: nil, problem: error.description)
         }
-        var directoryConfiguration = DirectoryConfiguration()
-        directoryConfiguration.credentialIterations = configuration.credentialIterations
-        directoryConfiguration.loginCacheSize = configuration.loginCacheSize
-        directoryConfiguration.minimumPasswordLength = configuration.minimumPasswordLength
-        directory = AccountDirectory(store: directoryStore, configuration: directoryConfiguration)
+        if let file = settings.passwordFile {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw ConfigurationError(key: "store.password_file", value: file, problem: "the file does not exist or is not readable")
+            }
+            location.password = String(text.split(separator: "\n", omittingEmptySubsequences: false).first ?? "")
+        }
+        do {
+            let database = try PostgresDatabase(location: location, poolSize: settings.poolSize)
+            return PostgresMailStore(database: database, claimTimeout: Int64(settings.claimTimeoutSeconds))
+        } catch {
+            throw ConfigurationError(key: "store.url", value: location.description, problem: "cannot open the database: \(error)")
+        }
+    }
+
+    /// Waits until the store can be used (PostgreSQL reachable, schema current), so a bad URL or password stops
+    /// `serve` at once with the reason instead of failing every client later.
+    public func ready() async throws(ConfigurationError) {
+        guard let postgres else { return }
+        do { try await postgres.database.ready() } catch {
+            throw ConfigurationError(key: "store.url", value: postgres.database.location.description, problem: "\(error)")
+        }
     }
 
     /// A user's storage use and the quota that applies (0: unlimited), and whether it is the server default.

@@ -55,6 +55,18 @@ struct MeteredQueueStore: QueueStore {
         try await timed("queue.history") { try await base.queueHistory(limit: limit) }
     }
 
+    func claimQueueEntries(ids: [String]) async throws -> [String] {
+        try await timed("queue.claim") { try await base.claimQueueEntries(ids: ids) }
+    }
+
+    func releaseQueueEntries(ids: [String]) async throws {
+        try await timed("queue.release") { try await base.releaseQueueEntries(ids: ids) }
+    }
+
+    func queueHeartbeat() async throws {
+        try await base.queueHeartbeat()
+    }
+
     private func timed<T>(_ operation: String, _ body: () async throws -> T) async throws -> T {
         let start = DispatchTime.now()
         defer {

@@ -1,3 +1,4 @@
+import MailCore
 /// A parsed DKIM-Signature field (RFC 6376 §3.5) and the data both signer and verifier hash (§3.7).
 public struct DKIMSignature: Sendable, Hashable {
     /// `a=` as written (lower-cased); `algorithm` is nil for one we do not accept (rsa-sha1, RFC 8301 §3.1).

@@ -1,3 +1,4 @@
+import MailCore
 import Crypto
 
 /// Signs outgoing messages (RFC 6376 §5): relaxed/relaxed, SHA-256, `t=`, no `l=`; From is over-signed so that no

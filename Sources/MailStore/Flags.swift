@@ -61,6 +61,35 @@ public struct MessageFlags: Hashable, Sendable, Codable {
 
     /// Keywords joined by spaces, the stored form.
     public var keywordText: String { keywords.joined(separator: " ") }
+
+    /// These flags after STORE's `operation` with `flags`.
+    public func applying(_ operation: FlagOperation, _ flags: MessageFlags) -> MessageFlags {
+        var result = self
+        switch operation {
+        case .add: result.formUnion(flags)
+        case .remove: result.subtract(flags)
+        case .replace: result = flags
+        }
+        return result
+    }
+}
+
+/// What a flag change does to the messages it names, decided the same way by every backend: the records whose flags
+/// really change (with their new flags; the caller stamps the modseq), and, with CONDSTORE's UNCHANGEDSINCE, the UIDs
+/// left alone because they were modified after it.
+public func planFlagChange(
+    _ current: [MessageRecord], flags: MessageFlags, operation: FlagOperation, unchangedSince: ModSeq?
+) -> (updates: [MessageRecord], failed: [UID]) {
+    var updates: [MessageRecord] = []
+    var failed: [UID] = []
+    for var record in current {
+        if let unchangedSince, record.modSeq > unchangedSince { failed.append(record.uid); continue }
+        let newFlags = record.flags.applying(operation, flags)
+        guard newFlags != record.flags else { continue }
+        record.flags = newFlags
+        updates.append(record)
+    }
+    return (updates, failed)
 }
 
 extension String {

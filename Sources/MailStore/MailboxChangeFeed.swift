@@ -49,6 +49,20 @@ public final class MailboxChangeFeed: Sendable {
         for continuation in targets { continuation.yield(event) }
     }
 
+    /// Wakes every subscriber, as if each of its mailboxes had changed: after notifications may have been lost (a
+    /// PostgreSQL listener reconnected), every session resynchronises from its own modseq.
+    public func wakeAll() {
+        let targets = subscribers.withLock { subscribers in
+            subscribers.values.flatMap { subscriber -> [(AsyncStream<MailboxEvent>.Continuation, MailboxEvent)] in
+                var events: [(AsyncStream<MailboxEvent>.Continuation, MailboxEvent)] = []
+                if let mailbox = subscriber.mailbox { events.append((subscriber.continuation, .changed(mailbox, highestModSeq: 0))) }
+                if let account = subscriber.account { events.append((subscriber.continuation, .mailboxListChanged(account))) }
+                return events
+            }
+        }
+        for (continuation, event) in targets { continuation.yield(event) }
+    }
+
     public var subscriberCount: Int { subscribers.withLock { $0.count } }
 }
 

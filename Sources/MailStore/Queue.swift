@@ -118,4 +118,15 @@ public protocol QueueStore: Sendable {
     func flushQueue(id: String?, now: Int64) async throws -> Int
     /// The most recent history lines, oldest first.
     func queueHistory(limit: Int) async throws -> [QueueEvent]
+
+    // MARK: Several nodes on one queue
+
+    /// Marks entries as being delivered by this node so no other node takes them (`FOR UPDATE SKIP LOCKED`); returns the
+    /// ids this node now holds, leaving out those another live node holds. A single-node backend holds everything.
+    func claimQueueEntries(ids: [String]) async throws -> [String]
+    /// Gives claims back once this node has finished with the entries (their outcome is recorded).
+    func releaseQueueEntries(ids: [String]) async throws
+    /// Tells the other nodes this one is alive; the claims of a node that stops calling this lapse after a timeout.
+    func queueHeartbeat() async throws
 }
+

@@ -220,20 +220,9 @@ public final class SQLiteMailStore: MailStore {
         guard !uids.isEmpty else { return ([], []) }
         let result: ([MessageRecord], [UID], ModSeq?) = try await groupWrite { db in
             let current = try Self.fetchRecords(db, in: mailbox, uids: uids)
-            var failed: [UID] = []
-            var updates: [MessageRecord] = []
-            for var record in current {
-                if let unchangedSince, record.modSeq > unchangedSince { failed.append(record.uid); continue }
-                var newFlags = record.flags
-                switch operation {
-                case .add: newFlags.formUnion(flags)
-                case .remove: newFlags.subtract(flags)
-                case .replace: newFlags = flags
-                }
-                guard newFlags != record.flags else { continue }
-                record.flags = newFlags
-                updates.append(record)
-            }
+            let plan = planFlagChange(current, flags: flags, operation: operation, unchangedSince: unchangedSince)
+            var updates = plan.updates
+            let failed = plan.failed
             guard !updates.isEmpty else { return ([], failed, nil) }
             let modSeq = try Self.nextModSeq(db, mailbox: mailbox)
             let update = try db.cachedStatement(sql: "UPDATE message SET flags = ?, keywords = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?")
@@ -343,17 +332,9 @@ public final class SQLiteMailStore: MailStore {
         changes.publish(.changed(mailbox, highestModSeq: modSeq))
     }
 
-    /// `INBOX` is case-insensitive (RFC 9051 §5.1): every spelling is stored as `INBOX`, including as the first level of a path.
-    static func canonical(_ name: String) -> String {
-        if name.uppercased() == "INBOX" { return "INBOX" }
-        if name.uppercased().hasPrefix("INBOX/") { return "INBOX" + name.dropFirst(5) }
-        return name
-    }
+    static func canonical(_ name: String) -> String { MailboxNames.canonical(name) }
 
-    static func isValidName(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.count <= 1024 && !name.hasPrefix("/") && !name.hasSuffix("/") && !name.contains("//")
-            && !name.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
-    }
+    static func isValidName(_ name: String) -> Bool { MailboxNames.isValid(name) }
 
     static let mailboxSelect = """
         SELECT m.id, m.account_id, m.name, m.uid_validity, m.uid_next, m.highest_modseq, m.special_use,
@@ -391,5 +372,15 @@ public final class SQLiteMailStore: MailStore {
         let value = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'next_uid_validity'")!
         try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'next_uid_validity'", arguments: [value >= 0xFFFF_FFFE ? 1 : value + 1])
         return UInt32(max(1, value))
+    }
+}
+
+extension SQLiteMailStore {
+    /// (UID, modseq) of every expunge-log entry of a mailbox (`letterbox migrate-store` copies it).
+    public func expungeLog(in mailbox: MailboxID) async throws -> [(uid: UID, modSeq: ModSeq)] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT uid, modseq FROM expunged WHERE mailbox_id = ? ORDER BY uid", arguments: [mailbox.rawValue])
+                .map { (UID($0["uid"] as Int64), $0["modseq"] as ModSeq) }
+        }
     }
 }

@@ -104,6 +104,12 @@ extension SQLiteMailStore: QueueStore {
         }
     }
 
+    // MARK: Claims: one node owns the whole queue (its runner's busy set keeps one delivery per message).
+
+    public func claimQueueEntries(ids: [String]) async throws -> [String] { ids }
+    public func releaseQueueEntries(ids: [String]) async throws {}
+    public func queueHeartbeat() async throws {}
+
     static func queueEntry(_ db: Database, row: Row) throws -> QueueEntry {
         let id: String = row["id"]
         let recipients = try Row.fetchAll(db, sql: "SELECT * FROM queue_recipient WHERE queue_id = ? ORDER BY address", arguments: [id]).map { row in

@@ -1,3 +1,4 @@
+import MailCore
 /// Base64 (RFC 4648 §4) as SASL profiles use it on the wire, and the client's cancel token.
 ///
 /// SMTP AUTH (RFC 4954 §4) and IMAP AUTHENTICATE (RFC 9051 §6.2.2) carry each challenge and response as one line of
@@ -5,34 +6,7 @@
 /// only the standard alphabet, length a multiple of 4, `=` padding only at the end, zero bits after the last symbol,
 /// no line breaks or spaces. SCRAM's `s=`, `p=`, `v=` and `c=` attributes use the same encoding.
 public enum SASLBase64 {
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-
-    private static let reverse: [UInt8] = {
-        var table = [UInt8](repeating: 0xFF, count: 256)
-        for (index, symbol) in alphabet.enumerated() { table[Int(symbol)] = UInt8(index) }
-        return table
-    }()
-
-    public static func encode(_ bytes: some Collection<UInt8>) -> String {
-        let input = Array(bytes)
-        var output: [UInt8] = []
-        output.reserveCapacity((input.count + 2) / 3 * 4)
-        var index = 0
-        while index + 3 <= input.count {
-            let group = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8 | UInt32(input[index + 2])
-            for shift in [18, 12, 6, 0] { output.append(alphabet[Int(group >> UInt32(shift) & 0x3F)]) }
-            index += 3
-        }
-        let rest = input.count - index
-        if rest > 0 {
-            let group = UInt32(input[index]) << 16 | (rest == 2 ? UInt32(input[index + 1]) << 8 : 0)
-            output.append(alphabet[Int(group >> 18 & 0x3F)])
-            output.append(alphabet[Int(group >> 12 & 0x3F)])
-            output.append(rest == 2 ? alphabet[Int(group >> 6 & 0x3F)] : UInt8(ascii: "="))
-            output.append(UInt8(ascii: "="))
-        }
-        return String(decoding: output, as: UTF8.self)
-    }
+    public static func encode(_ bytes: some Collection<UInt8>) -> String { Base64.encode(bytes) }
 
     /// Decodes canonical base64 or throws `.invalidBase64`. The empty string decodes to no bytes.
     public static func decode(_ text: some StringProtocol) throws(SASLError) -> [UInt8] {
@@ -40,34 +14,8 @@ public enum SASLBase64 {
     }
 
     public static func decode(bytes input: [UInt8]) throws(SASLError) -> [UInt8] {
-        guard input.count % 4 == 0 else { throw .invalidBase64 }
-        var output: [UInt8] = []
-        output.reserveCapacity(input.count / 4 * 3)
-        var index = 0
-        while index < input.count {
-            let isLast = index + 4 == input.count
-            let quad = input[index..<(index + 4)]
-            let padding = quad.reversed().prefix { $0 == UInt8(ascii: "=") }.count
-            guard padding == 0 || (isLast && padding <= 2) else { throw .invalidBase64 }
-            var group: UInt32 = 0
-            for symbol in quad.prefix(4 - padding) {
-                let value = reverse[Int(symbol)]
-                guard value != 0xFF else { throw .invalidBase64 }
-                group = group << 6 | UInt32(value)
-            }
-            switch padding {
-            case 0:
-                output.append(contentsOf: [UInt8(group >> 16 & 0xFF), UInt8(group >> 8 & 0xFF), UInt8(group & 0xFF)])
-            case 1:  // 18 bits: two bytes and 2 bits that must be zero
-                guard group & 0x3 == 0 else { throw .invalidBase64 }
-                output.append(contentsOf: [UInt8(group >> 10 & 0xFF), UInt8(group >> 2 & 0xFF)])
-            default:  // 12 bits: one byte and 4 bits that must be zero
-                guard group & 0xF == 0 else { throw .invalidBase64 }
-                output.append(UInt8(group >> 4 & 0xFF))
-            }
-            index += 4
-        }
-        return output
+        guard let bytes = Base64.decode(bytes: input, canonical: true) else { throw .invalidBase64 }
+        return bytes
     }
 }
 

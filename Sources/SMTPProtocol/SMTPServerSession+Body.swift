@@ -1,3 +1,4 @@
+import MailCore
 import NIOCore
 
 /// AUTH (RFC 4954), DATA (RFC 5321 §4.1.1.4) and BDAT (RFC 3030) handling.

@@ -35,7 +35,9 @@ public struct ListenerConfiguration: Sendable {
     public var shutdownGracePeriod: Duration
     /// How long writing the refusal text to a refused connection may take (implicit TLS needs a handshake first). Default 10 s.
     public var refusalTimeout: Duration
-    /// The listen(2) backlog. Default 256.
+    /// The listen(2) backlog: connections the kernel completes before we accept them. Default 4096 (the kernel caps it at
+    /// net.core.somaxconn); a small backlog under a burst of clients makes the kernel drop handshakes it already
+    /// acknowledged, and those clients then wait for a greeting that never comes.
     public var backlog: Int32
 
     public init(
@@ -49,7 +51,7 @@ public struct ListenerConfiguration: Sendable {
         maxLineLength: Int = 8192,
         shutdownGracePeriod: Duration = .seconds(30),
         refusalTimeout: Duration = .seconds(10),
-        backlog: Int32 = 256
+        backlog: Int32 = 4096
     ) {
         self.name = name
         self.host = host

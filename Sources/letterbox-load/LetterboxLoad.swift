@@ -56,10 +56,23 @@ struct LetterboxLoad: AsyncParsableCommand {
             let recorder = Recorder()
             let start = ContinuousClock.now
             let deadline = start + .seconds(self.seconds)
-            await withTaskGroup(of: Void.self) { group in
+            // A client the server never answers (a dropped SYN, a stalled reply) must not hold the run forever: 60 s after
+            // the deadline the stragglers are cancelled and counted as errors.
+            await withTaskGroup(of: Bool.self) { group in
                 for index in 0..<clients {
-                    group.addTask { await workload.run(client: index, until: deadline, idle: idle, recorder: recorder) }
+                    group.addTask { await workload.run(client: index, until: deadline, idle: idle, recorder: recorder); return false }
                 }
+                group.addTask { try? await Task.sleep(until: deadline + .seconds(60), clock: .continuous); return true }
+                var remaining = clients
+                while remaining > 0, let isWatchdog = await group.next() {
+                    if isWatchdog {
+                        for _ in 0..<remaining { recorder.error() }
+                        FileHandle.standardError.write(Data("letterbox-load: \(remaining) clients still waiting 60 s after the end; cancelled\n".utf8))
+                        break
+                    }
+                    remaining -= 1
+                }
+                group.cancelAll()
             }
             let elapsed = ContinuousClock.now - start
             print(recorder.report(title: "imap \(clients) clients\(idle ? " idle" : "")", seconds: LetterboxLoad.seconds(elapsed), json: json))

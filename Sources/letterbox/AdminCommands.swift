@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LetterboxServer
+import Synchronization
 
 struct DomainCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -298,5 +299,63 @@ struct DoctorCommand: AsyncParsableCommand {
             print(Doctor.checklist(checks, colour: isatty(STDOUT_FILENO) == 1), terminator: "")
         }
         if !Doctor.passed(checks) { throw ExitCode.failure }
+    }
+}
+
+struct MigrateStoreCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate-store",
+        abstract: "Copy the embedded store (SQLite + blob files) into an empty PostgreSQL database, then verify the copy.",
+        discussion: """
+            UIDVALIDITY, UIDs and modseqs are kept, so mail clients do not download anything again. Stop the server first.
+            Then set [store] backend = "postgres" and url = … in the configuration and start it (or several nodes).
+            """)
+    @Option(help: ArgumentHelp("The store to copy: sqlite:DATA_DIR.", valueName: "sqlite:DIR")) var from: String
+    @Option(help: ArgumentHelp("The empty database: postgres:postgres://USER@HOST:PORT/DATABASE?sslmode=verify-full.", valueName: "postgres:URL"))
+    var to: String
+    @Option(help: ArgumentHelp("File whose first line is the database password.", valueName: "FILE")) var passwordFile: String?
+
+    func run() async throws {
+        try await administer {
+            let bar = ProgressBar()
+            let migration = try StoreMigration(from: from, to: to) { phase, done, total in bar.show(phase, done, total) }
+            var password: String?
+            if let passwordFile {
+                guard let text = try? String(contentsOfFile: passwordFile, encoding: .utf8) else {
+                    throw CommandFailure("cannot read the password file \(passwordFile)")
+                }
+                password = String(text.split(separator: "\n", omittingEmptySubsequences: false).first ?? "")
+            }
+            let summary = try await migration.run(password: password)
+            bar.finish()
+            print("copied and verified: \(summary.domains) domains, \(summary.accounts) accounts, \(summary.aliases) aliases, "
+                + "\(summary.mailboxes) mailboxes, \(summary.messages) messages (\(summary.blobs) message files), \(summary.queued) queued")
+        }
+    }
+}
+
+/// A one-line progress bar on standard error: redrawn in place on a terminal, a line every 10 % otherwise.
+final class ProgressBar: Sendable {
+    private let terminal = isatty(2) != 0
+    private let lastDecile = Mutex<[String: Int]>([:])
+
+    func show(_ phase: String, _ done: Int, _ total: Int) {
+        let fraction = total == 0 ? 1.0 : Double(done) / Double(total)
+        if terminal {
+            let width = 30, filled = Int(fraction * Double(width))
+            let line = "\r[\(String(repeating: "#", count: filled))\(String(repeating: ".", count: width - filled))] \(Int(fraction * 100))% \(phase) \(done)/\(total)"
+            FileHandle.standardError.write(Data(line.utf8))
+        } else {
+            let decile = Int(fraction * 10)
+            let changed = lastDecile.withLock { last in
+                defer { last[phase] = decile }
+                return last[phase] != decile
+            }
+            if changed { FileHandle.standardError.write(Data("\(phase): \(done)/\(total) (\(decile * 10)%)\n".utf8)) }
+        }
+    }
+
+    func finish() {
+        if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }

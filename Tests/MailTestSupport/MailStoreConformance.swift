@@ -34,6 +34,9 @@ public enum MailStoreConformance {
         ("search texts are read in bulk", searchTextsInBulk),
         ("directory: domains, accounts, aliases", directoryRecords),
         ("outbound queue entries keep envelope and recipients", queueEntries),
+        ("queue attempts, due order, flush and history", queueAttempts),
+        ("usage counts every copy; quotas are stored per account", usageAndQuotas),
+        ("big blobs round-trip byte for byte", bigBlobs),
     ]
 
     static func makeAccount(_ store: StoreUnderTest, _ address: String = "alice@example.test") async throws -> AccountRecord {
@@ -291,5 +294,82 @@ public enum MailStoreConformance {
         try await store.queue.removeQueueEntry(id: "q1")
         #expect(try await store.queue.queueEntries().isEmpty)
         await #expect(throws: MailStoreError.queueEntryNotFound("q1")) { try await store.queue.removeQueueEntry(id: "q1") }
+    }
+
+    static func queueAttempts(_ store: StoreUnderTest) async throws {
+        let blob = try await store.mail.blobs.put(Array("Subject: out\r\n\r\nbody\r\n".utf8))
+        for (id, due) in [("late", 1_700_000_500), ("early", 1_700_000_100), ("future", 1_800_000_000)] {
+            try await store.queue.enqueue(QueueEntry(
+                id: id, sender: "", blob: blob, size: 25, createdAt: 1_700_000_000, nextAttemptAt: Int64(due),
+                recipients: [QueuedRecipient(address: "a@remote.test"), QueuedRecipient(address: "b@remote.test")]))
+        }
+        #expect(try await store.queue.dueQueueEntries(now: 1_700_001_000, limit: 10).map(\.id) == ["early", "late"])
+        #expect(try await store.queue.dueQueueEntries(now: 1_700_001_000, limit: 1).map(\.id) == ["early"])
+        #expect(try await store.queue.nextQueueAttempt() == 1_700_000_100)
+        #expect(Set(try await store.queue.claimQueueEntries(ids: ["early", "late"])) == ["early", "late"], "one node holds what it claims")
+
+        // One recipient delivered, one deferred: the entry stays with a later attempt time and a history line each.
+        try await store.queue.recordQueueAttempt(QueueAttempt(
+            queueID: "early", recipients: ["a@remote.test": (.delivered, nil), "b@remote.test": (.pending, "451 try later")],
+            nextAttemptAt: 1_700_002_000, lastError: "451 try later",
+            events: [QueueEvent(queueID: "early", at: 1_700_001_000, recipient: "a@remote.test", outcome: .delivered, detail: "250 ok"),
+                     QueueEvent(queueID: "early", at: 1_700_001_000, recipient: "b@remote.test", outcome: .deferred, detail: "451 try later")],
+            delayWarned: true))
+        let early = try #require(try await store.queue.queueEntry(id: "early"))
+        #expect(early.attempts == 1 && early.nextAttemptAt == 1_700_002_000 && early.lastError == "451 try later" && early.delayWarned)
+        #expect(early.recipients.map(\.status) == [.delivered, .pending])
+        #expect(early.recipients.last?.lastError == "451 try later")
+        #expect(try await store.queue.dueQueueEntries(now: 1_700_001_000, limit: 10).map(\.id) == ["late"])
+        try await store.queue.releaseQueueEntries(ids: ["early", "late"])
+
+        // The last pending recipient settled: the entry is gone.
+        try await store.queue.recordQueueAttempt(QueueAttempt(
+            queueID: "early", recipients: ["b@remote.test": (.failed, "550 no such user")], nextAttemptAt: 1_700_003_000, lastError: nil,
+            events: [QueueEvent(queueID: "early", at: 1_700_002_000, recipient: "b@remote.test", outcome: .failed, detail: "550 no such user")]))
+        #expect(try await store.queue.queueEntry(id: "early") == nil)
+        await #expect(throws: MailStoreError.queueEntryNotFound("early")) {
+            try await store.queue.recordQueueAttempt(QueueAttempt(queueID: "early", recipients: [:], nextAttemptAt: 0, lastError: nil, events: []))
+        }
+        #expect(try await store.queue.queueHistory(limit: 2).map(\.outcome) == [.deferred, .failed], "the newest lines, oldest first")
+        #expect(try await store.queue.queueHistory(limit: 10).count == 3)
+
+        #expect(try await store.queue.flushQueue(id: "future", now: 1_700_001_000) == 1)
+        #expect(try await store.queue.dueQueueEntries(now: 1_700_001_000, limit: 10).map(\.id) == ["late", "future"])
+        #expect(try await store.queue.flushQueue(id: nil, now: 1_700_001_000) == 2)
+        await #expect(throws: MailStoreError.queueEntryNotFound("nope")) { _ = try await store.queue.flushQueue(id: "nope", now: 0) }
+    }
+
+    static func usageAndQuotas(_ store: StoreUnderTest) async throws {
+        let account = try await makeAccount(store)
+        let inbox = try await inbox(store, account)
+        let archive = try #require(try await store.mail.mailbox(of: account.id, named: "Archive"))
+        #expect(try await store.mail.usage(of: account.id) == 0)
+        let first = try await message(store, "one"), second = try await message(store, "second")
+        _ = try await store.mail.append([first, second], to: inbox.id)
+        _ = try await store.mail.copy(uids: [1], from: inbox.id, to: archive.id)
+        #expect(try await store.mail.usage(of: account.id) == Int64(first.size * 2 + second.size))
+        #expect(try await store.mail.status(of: inbox.id).size == Int64(first.size + second.size))
+
+        #expect(try await store.directory.account(address: account.address)?.quota == nil)
+        try await store.directory.setQuota(address: account.address, quota: 1_000_000)
+        #expect(try await store.directory.account(address: account.address)?.quota == 1_000_000)
+        try await store.directory.setQuota(address: account.address, quota: nil)
+        #expect(try await store.directory.account(address: account.address)?.quota == nil)
+        await #expect(throws: MailStoreError.accountNotFound("nobody@example.test")) {
+            try await store.directory.setQuota(address: EmailAddress("nobody@example.test")!, quota: 1)
+        }
+    }
+
+    static func bigBlobs(_ store: StoreUnderTest) async throws {
+        // Over a PostgreSQL chunk (1 MiB) and not a multiple of it; every byte value present.
+        let bytes = (0..<(2_500_000)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 9) }
+        let id = try await store.mail.blobs.put(bytes)
+        #expect(try await store.mail.blobs.put(bytes) == id, "putting the same bytes again gives the same id")
+        #expect(try await store.mail.blobs.contains(id))
+        #expect(try await store.mail.blobs.get(id) == bytes)
+        let empty = try await store.mail.blobs.put([])
+        #expect(try await store.mail.blobs.get(empty) == [])
+        let missing = BlobID(hex: String(repeating: "0", count: 64))!
+        await #expect(throws: MailStoreError.blobMissing(missing)) { _ = try await store.mail.blobs.get(missing) }
     }
 }

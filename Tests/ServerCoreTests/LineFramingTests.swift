@@ -101,12 +101,12 @@ struct LineFramingTests {
 
     @Test("the session changes the idle timeout per read; activity before it expires keeps the session")
     func idleTimeoutChangedBySession() async throws {
-        // The listener default (1 hour) would never fire in a test; the session lowers it to 150 ms.
+        // The listener default (1 hour) would never fire in a test; the session lowers it to 600 ms.
         let configuration = ListenerConfiguration(name: "idle", port: 0, idleTimeout: .seconds(3600))
         try await withListener(configuration) { _, port in
             try await TestClient.with(port: port) { client in
                 #expect(try await client.readLine() == "+OK ready")
-                try await client.send("TIMEOUT 150\r\n")
+                try await client.send("TIMEOUT 600\r\n")
                 #expect(try await client.readLine() == "+OK")
                 try await client.send("still here\r\n")
                 #expect(try await client.readLine() == "+ECHO still here crlf")

@@ -1,0 +1,162 @@
+import Logging
+import MailStore
+import PostgresNIO
+
+/// The schema, as numbered migrations. Each runs in its own transaction after taking a transaction-level advisory lock, so
+/// when several nodes start at once one migrates and the others wait, then find nothing left to do.
+enum PostgresSchema {
+    /// `pg_advisory_xact_lock` key: "LBOX" in ASCII.
+    static let lockKey: Int64 = 0x4C42_4F58
+
+    static let migrations: [(version: Int, name: String, sql: [String])] = [
+        (1, "directory, mailboxes, messages, blobs", [
+            """
+            CREATE TABLE domain (name text PRIMARY KEY, created_at bigint NOT NULL)
+            """,
+            """
+            CREATE TABLE account (
+                id bigserial PRIMARY KEY,
+                address text NOT NULL UNIQUE,
+                display_address text NOT NULL,
+                domain text NOT NULL REFERENCES domain(name),
+                credential text NOT NULL,
+                disabled boolean NOT NULL DEFAULT false,
+                quota bigint,
+                created_at bigint NOT NULL
+            )
+            """,
+            "CREATE TABLE alias (source text NOT NULL, target text NOT NULL, PRIMARY KEY (source, target))",
+            // UIDVALIDITY: one store-wide counter seeded with the clock, never reused (RFC 9051 §2.3.1.1).
+            "CREATE SEQUENCE uid_validity_seq MINVALUE 1 MAXVALUE 4294967294 CYCLE",
+            "SELECT setval('uid_validity_seq', greatest(1, extract(epoch from now())::bigint & 2147483647))",
+            """
+            CREATE TABLE mailbox (
+                id bigserial PRIMARY KEY,
+                account_id bigint NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+                name text NOT NULL,
+                uid_validity bigint NOT NULL,
+                uid_next bigint NOT NULL,
+                highest_modseq bigint NOT NULL,
+                special_use text,
+                UNIQUE (account_id, name)
+            )
+            """,
+            """
+            CREATE TABLE subscription (
+                account_id bigint NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+                name text NOT NULL,
+                PRIMARY KEY (account_id, name)
+            )
+            """,
+            """
+            CREATE TABLE message (
+                mailbox_id bigint NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,
+                uid bigint NOT NULL,
+                modseq bigint NOT NULL,
+                flags integer NOT NULL,
+                keywords text NOT NULL,
+                internal_date bigint NOT NULL,
+                zone integer NOT NULL,
+                size bigint NOT NULL,
+                blob text NOT NULL,
+                recent boolean NOT NULL,
+                PRIMARY KEY (mailbox_id, uid)
+            )
+            """,
+            "CREATE INDEX message_modseq ON message (mailbox_id, modseq)",
+            "CREATE INDEX message_blob ON message (blob)",
+            """
+            CREATE TABLE summary (
+                blob text PRIMARY KEY,
+                envelope bytea NOT NULL,
+                bodystructure bytea NOT NULL,
+                body bytea NOT NULL,
+                search_text text NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE expunged (
+                mailbox_id bigint NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,
+                uid bigint NOT NULL,
+                modseq bigint NOT NULL,
+                PRIMARY KEY (mailbox_id, uid)
+            )
+            """,
+            "CREATE INDEX expunged_modseq ON expunged (mailbox_id, modseq)",
+            // Message bytes, content-addressed, in chunks of at most 1 MiB so a big message is never one huge row.
+            "CREATE TABLE blob (id text PRIMARY KEY, size bigint NOT NULL, created_at bigint NOT NULL)",
+            """
+            CREATE TABLE blob_chunk (
+                blob_id text NOT NULL REFERENCES blob(id) ON DELETE CASCADE,
+                seq integer NOT NULL,
+                data bytea NOT NULL,
+                PRIMARY KEY (blob_id, seq)
+            )
+            """,
+        ]),
+        (2, "outbound queue shared by the nodes", [
+            """
+            CREATE TABLE queue_message (
+                id text PRIMARY KEY,
+                sender text NOT NULL,
+                blob text NOT NULL,
+                size bigint NOT NULL,
+                envelope_json text NOT NULL,
+                created_at bigint NOT NULL,
+                attempts integer NOT NULL DEFAULT 0,
+                next_attempt_at bigint NOT NULL,
+                last_error text,
+                delay_warned boolean NOT NULL DEFAULT false,
+                claimed_by text,
+                claimed_at bigint
+            )
+            """,
+            "CREATE INDEX queue_due ON queue_message (next_attempt_at)",
+            "CREATE INDEX queue_blob ON queue_message (blob)",
+            """
+            CREATE TABLE queue_recipient (
+                queue_id text NOT NULL REFERENCES queue_message(id) ON DELETE CASCADE,
+                address text NOT NULL,
+                notify text,
+                orcpt text,
+                status text NOT NULL DEFAULT 'pending',
+                last_error text,
+                PRIMARY KEY (queue_id, address)
+            )
+            """,
+            """
+            CREATE TABLE queue_event (
+                id bigserial PRIMARY KEY,
+                queue_id text NOT NULL,
+                at bigint NOT NULL,
+                recipient text NOT NULL,
+                outcome text NOT NULL,
+                detail text NOT NULL
+            )
+            """,
+            "CREATE INDEX queue_event_at ON queue_event (at)",
+            // One row per running node; a node whose heartbeat is older than the claim timeout has its claims taken over.
+            "CREATE TABLE node (id text PRIMARY KEY, name text NOT NULL, started_at bigint NOT NULL, last_seen bigint NOT NULL)",
+        ]),
+    ]
+
+    static var latestVersion: Int { migrations.last!.version }
+
+    /// Brings the schema to the latest version. Safe to run from several nodes at once.
+    static func migrate(_ client: PostgresClient, logger: Logger) async throws {
+        for migration in migrations {
+            try await client.withTransaction(logger: logger) { connection in
+                try await connection.run("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
+                try await connection.run("""
+                    CREATE TABLE IF NOT EXISTS schema_migration (
+                        version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())
+                    """, logger: logger)
+                let done = try await connection.rows("SELECT 1 FROM schema_migration WHERE version = \(migration.version)", logger: logger)
+                guard done.isEmpty else { return }
+                for statement in migration.sql { try await connection.run(PostgresQuery(unsafeSQL: statement), logger: logger) }
+                try await connection.run("INSERT INTO schema_migration (version, name) VALUES (\(migration.version), \(migration.name))", logger: logger)
+                logger.info("PostgreSQL schema migrated", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
+            }
+        }
+    }
+}
