@@ -141,7 +141,7 @@ let package = Package(
         .testTarget(name: "IMAPProtocolTests", dependencies: ["IMAPProtocol", "MailCore", "MIME", nioCore], swiftSettings: strict),
         .testTarget(
             name: "MailStoreTests",
-            dependencies: ["MailStore", "MailStoreSQLite", "MailStorePostgres", "MailTestSupport", "MailCore"],
+            dependencies: ["MailStore", "MailStoreSQLite", "MailStorePostgres", "MailTestSupport", "MailCore", grdb],
             swiftSettings: strict
         ),
         .testTarget(
