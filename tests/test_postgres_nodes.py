@@ -53,10 +53,16 @@ def database(postgres):
     subprocess.run(["psql", url, "-q", "-c", f"DROP DATABASE {name} WITH (FORCE)"], check=False, capture_output=True)
 
 
-def node_config(tmp_path, name, database, extra=""):
+def password_file(tmp_path, database):
+    """The database password in a file (mode 0600), as `store.password_file` and `--password-file` read it."""
     secret = tmp_path / "db-password"
     secret.write_text(database["password"] + "\n")
     secret.chmod(0o600)
+    return secret
+
+
+def node_config(tmp_path, name, database, extra=""):
+    secret = password_file(tmp_path, database)
     config = tmp_path / f"{name}.toml"
     config.write_text(
         f'data_dir = "{tmp_path / name}"\nhostname = "{name}.example.test"\n'
@@ -429,7 +435,7 @@ def test_migrate_store_keeps_uids_flags_and_modseqs(tmp_path, database):
         embedded.stop()
 
     migrate = run("migrate-store", "--from", f"sqlite:{data_dir}", "--to", f"postgres:{database['url']}",
-                  "--password-file", str(node_config(tmp_path, "unused", database).parent / "db-password"), timeout=300)
+                  "--password-file", str(password_file(tmp_path, database)), timeout=300)
     assert "copied and verified: 1 domains, 1 accounts, 1 aliases, 7 mailboxes, 11 messages" in migrate.stdout, migrate.stdout
     assert "100%" in migrate.stderr, migrate.stderr
 
@@ -450,5 +456,5 @@ def test_migrate_store_keeps_uids_flags_and_modseqs(tmp_path, database):
     finally:
         node.stop()
     again = run("migrate-store", "--from", f"sqlite:{data_dir}", "--to", f"postgres:{database['url']}",
-                "--password-file", str(tmp_path / "db-password"), check=False)
+                "--password-file", str(password_file(tmp_path, database)), check=False)
     assert again.returncode != 0 and "empty" in again.stderr, again.stderr

@@ -244,9 +244,6 @@ public final class PostgresDatabase: Sendable {
         return state == "40001" || state == "40P01"
     }
 
-    static func isUniqueViolation(_ error: any Error) -> Bool {
-        (error as? PSQLError)?.serverInfo?[.sqlState] == "23505"
-    }
 
     static func storageError(_ error: any Error) -> MailStoreError {
         if let error = error as? MailStoreError { return error }

@@ -140,8 +140,6 @@ enum PostgresSchema {
         ]),
     ]
 
-    static var latestVersion: Int { migrations.last!.version }
-
     /// Brings the schema to the latest version. Safe to run from several nodes at once.
     static func migrate(_ client: PostgresClient, logger: Logger) async throws {
         for migration in migrations {
