@@ -5,7 +5,11 @@ Tests learn ports from DATA_DIR/run/listeners.json (every listener binds port 0 
 import json
 import os
 import pathlib
+import random
+import shutil
 import signal
+import socket
+import struct
 import subprocess
 import time
 
@@ -35,6 +39,55 @@ def wait_for(predicate, timeout=30.0, what="condition", process=None):
             raise AssertionError(f"server exited ({process.returncode}) while waiting for {what}:\n{output[0]}\n{output[1]}")
         time.sleep(0.02)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def free_dns_port():
+    """A loopback port free for UDP and TCP alike, below the kernel's ephemeral range (32768 and up), so that no
+    outgoing connection of a busy test run takes it between this check and dnsmasq binding it."""
+    for _ in range(500):
+        port = random.randrange(20000, 32768)
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp, socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+                udp.bind(("127.0.0.1", port))
+                tcp.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return port
+    raise AssertionError("no free port for dnsmasq in 20000-32767")
+
+
+def dns_answers(port, name="letterbox.invalid"):
+    """True when something on 127.0.0.1:PORT answers a DNS query over UDP (any RCODE): the server is up."""
+    query_id = random.randrange(65536)
+    question = b"".join(bytes([len(label)]) + label.encode() for label in name.split(".")) + b"\0" + struct.pack("!HH", 1, 1)
+    packet = struct.pack("!HHHHHH", query_id, 0x0100, 1, 0, 0, 0) + question
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.settimeout(0.2)
+        try:
+            udp.sendto(packet, ("127.0.0.1", port))
+            reply, _ = udp.recvfrom(4096)
+        except OSError:
+            return False
+    return len(reply) >= 12 and struct.unpack("!H", reply[:2])[0] == query_id
+
+
+def start_dnsmasq(directory, port, records):
+    """Debian's dnsmasq in the foreground on 127.0.0.1:PORT serving `records` (dnsmasq.conf lines); returns the process
+    once it answers a query. Fails at once, with the reason, if dnsmasq exits (e.g. the port was taken after all)."""
+    binary = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
+    if not os.path.exists(binary):
+        pytest.fail("dnsmasq is not installed (scripts/install-test-deps installs dnsmasq-base)")
+    config = pathlib.Path(directory) / "dnsmasq.conf"
+    log = pathlib.Path(directory) / "dnsmasq.log"
+    config.write_text("\n".join([
+        f"port={port}", "listen-address=127.0.0.1", "bind-interfaces", "no-resolv", "no-hosts",
+        *(["user=root"] if os.geteuid() == 0 else []), *records]) + "\n")
+    with open(log, "w") as output:
+        process = subprocess.Popen([binary, "--keep-in-foreground", f"--conf-file={config}", "--pid-file=", "--log-facility=-"],
+                                   stdout=output, stderr=output)
+    process.letterbox_output = lambda: (log.read_text(), "")
+    wait_for(lambda: dns_answers(port), what=f"dnsmasq on port {port}", timeout=30, process=process)
+    return process
 
 
 class Server:

@@ -11,27 +11,17 @@ import email
 import imaplib
 import os
 import re
-import shutil
 import signal
 import smtplib
-import socket
 import ssl
-import subprocess
-import time
 
 import pytest
-from conftest import Server, run, wait_for
+from conftest import Server, free_dns_port, run, start_dnsmasq, wait_for
 
 A_IP, B_IP = "127.0.0.2", "127.0.0.3"
 PASSWORD = "wonderland-42"
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="binds port 25 on 127.0.0.2/127.0.0.3 (run as root, as CI does)")
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-        udp.bind(("127.0.0.1", 0))
-        return udp.getsockname()[1]
 
 
 TXT = re.compile(r'^(\S+)\. 3600 IN TXT (.*)$')
@@ -48,28 +38,12 @@ def txt_records(zone):
     return lines
 
 
-def start_dnsmasq(tmp_path, port, records):
+def serve_test_zone(tmp_path, port, records):
     """dnsmasq on 127.0.0.1:PORT serving MX and A records for a.test and b.test plus `records`."""
-    binary = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
-    if not os.path.exists(binary):
-        pytest.fail("dnsmasq is not installed (scripts/install-test-deps installs dnsmasq-base)")
-    config = tmp_path / "dnsmasq.conf"
-    config.write_text("\n".join([
-        f"port={port}", "listen-address=127.0.0.1", "bind-interfaces", "no-resolv", "no-hosts", "user=root",
+    return start_dnsmasq(tmp_path, port, [
         "mx-host=a.test,mx.a.test,10", f"host-record=mx.a.test,{A_IP}",
         "mx-host=b.test,mx.b.test,10", f"host-record=mx.b.test,{B_IP}",
-    ] + records) + "\n")
-    process = subprocess.Popen([binary, "--keep-in-foreground", f"--conf-file={config}", "--pid-file="],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def listening():
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return True
-        except OSError:
-            return False
-    wait_for(listening, what="dnsmasq", timeout=10)
-    return process
+    ] + records)
 
 
 class Host:
@@ -136,11 +110,11 @@ def message(sender, recipient, subject):
 @pytest.fixture
 def hosts(tmp_path):
     """Hosts A and B, with the records `letterbox dns` prints for each domain (SPF, DKIM, DMARC) in dnsmasq."""
-    port = free_port()
+    port = free_dns_port()
     a = Host(tmp_path, "a", A_IP, port, "alice")
     b = Host(tmp_path, "b", B_IP, port, "bob")
     records = txt_records(a.cli("dns", "a.test", "--format", "zone")) + txt_records(b.cli("dns", "b.test", "--format", "zone"))
-    dns = start_dnsmasq(tmp_path, port, records)
+    dns = serve_test_zone(tmp_path, port, records)
     try:
         a.start()
         b.start()

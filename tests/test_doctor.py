@@ -6,22 +6,13 @@ a missing DKIM record, auth.allow_cleartext = true, a wrong MX — are each dete
 (An open relay cannot be configured in Letterbox, so that check is only seen passing here.)
 """
 import json
-import os
 import re
-import shutil
-import socket
 import subprocess
 
 import pytest
-from conftest import Server, run, wait_for
+from conftest import Server, free_dns_port, run, start_dnsmasq
 
 DOMAIN, HOST = "doctor.test", "mail.doctor.test"
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-        udp.bind(("127.0.0.1", 0))
-        return udp.getsockname()[1]
 
 
 def openssl(*args, cwd):
@@ -92,36 +83,13 @@ def dnsmasq_records(zone, skip=()):
     return lines
 
 
-def start_dnsmasq(tmp_path, port, mx, records):
-    binary = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
-    if not os.path.exists(binary):
-        pytest.fail("dnsmasq is not installed (scripts/install-test-deps installs dnsmasq-base)")
-    config = tmp_path / "dnsmasq.conf"
-    config.write_text("\n".join([
-        f"port={port}", "listen-address=127.0.0.1", "bind-interfaces", "no-resolv", "no-hosts",
-        *(["user=root"] if os.geteuid() == 0 else []),
-        f"mx-host={DOMAIN},{mx},10", f"host-record={HOST},127.0.0.1",
-    ] + records) + "\n")
-    process = subprocess.Popen([binary, "--keep-in-foreground", f"--conf-file={config}", "--pid-file="],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def listening():
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return True
-        except OSError:
-            return False
-    wait_for(listening, what="dnsmasq", timeout=10)
-    return process
-
-
 class Setup:
     """A configuration file, a server started from it, dnsmasq with the domain's records, and `letterbox doctor`."""
 
     def __init__(self, tmp_path, cert=None, ca=None, cleartext=False, mx=HOST, skip_records=()):
         self.data_dir = tmp_path / "data"
         self.config = tmp_path / "letterbox.toml"
-        dns_port = free_port()
+        dns_port = free_dns_port()
         tls = f'cert = "{cert[0]}"\nkey = "{cert[1]}"\n' if cert else ""
         listen = "\n".join(f'{service} = "127.0.0.1:0"' for service in ["smtp", "submission", "submissions", "imap", "imaps", "http"])
         self.config.write_text(f"""hostname = "{HOST}"
@@ -138,7 +106,8 @@ servers = ["127.0.0.1:{dns_port}"]
 """)
         run("domain", "add", DOMAIN, "--config", str(self.config))
         zone = run("dns", DOMAIN, "--format", "zone", "--config", str(self.config)).stdout
-        self.dns = start_dnsmasq(tmp_path, dns_port, mx, dnsmasq_records(zone, skip_records))
+        self.dns = start_dnsmasq(tmp_path, dns_port, [f"mx-host={DOMAIN},{mx},10", f"host-record={HOST},127.0.0.1",
+                                                     *dnsmasq_records(zone, skip_records)])
         self.server = Server(self.data_dir, extra_args=["--config", str(self.config)])
 
     def doctor(self):

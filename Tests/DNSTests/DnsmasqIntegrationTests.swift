@@ -92,19 +92,41 @@ enum Dnsmasq {
     static let binary: String? = ["/usr/sbin/dnsmasq", "/usr/bin/dnsmasq", "/usr/local/sbin/dnsmasq"]
         .first { FileManager.default.isExecutableFile(atPath: $0) }
 
-    /// A port that was free a moment ago (UDP and TCP are bound by dnsmasq right after).
+    /// A loopback port free for UDP and TCP alike, below the kernel's ephemeral range (32768 and up), so that no
+    /// outgoing connection of a busy parallel test run takes it between this check and dnsmasq binding it.
     static func freePort() async throws -> Int {
-        let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
-        let port = channel.localAddress?.port ?? 0
-        try await channel.close()
-        return port
+        for _ in 0..<500 {
+            let port = Int.random(in: 20000..<32768)
+            guard let udp = try? await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .bind(host: "127.0.0.1", port: port).get() else { continue }
+            defer { udp.close(promise: nil) }
+            guard let tcp = try? await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .bind(host: "127.0.0.1", port: port).get() else { continue }
+            try await tcp.close()
+            return port
+        }
+        throw DNSError.timeout
     }
 
+    /// Runs `body` against dnsmasq serving `zone`; the resolver waits `timeout` per query (generous: a loaded CI machine
+    /// can stall a process for seconds, and these tests are about answers, not latency). If dnsmasq exits before
+    /// answering (its port was taken after all), it is started again on another port, up to three times.
     static func with(
-        zone: [String], before: [String] = [], timeout: Duration = .seconds(1),
+        zone: [String], before: [String] = [], timeout: Duration = .seconds(5),
         _ body: (DNSResolver) async throws -> Void
     ) async throws {
         guard let binary else { return }
+        for attempt in 1...3 {
+            let started = try await withServer(binary: binary, zone: zone, before: before, timeout: timeout, isLastAttempt: attempt == 3, body)
+            if started { return }
+        }
+    }
+
+    /// Returns false when dnsmasq exited before it answered and another attempt may follow.
+    private static func withServer(
+        binary: String, zone: [String], before: [String], timeout: Duration, isLastAttempt: Bool,
+        _ body: (DNSResolver) async throws -> Void
+    ) async throws -> Bool {
         let port = try await freePort()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dnsmasq-\(port)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -145,7 +167,10 @@ enum Dnsmasq {
                 ready = true  // any definite answer means it is up
             }
         }
-        try #require(ready, "dnsmasq did not start on port \(port) (running: \(process.isRunning))")
+        if !ready && !process.isRunning && !isLastAttempt { return false }
+        let log = (try? String(contentsOf: directory.appendingPathComponent("dnsmasq.log"), encoding: .utf8)) ?? ""
+        try #require(ready, "dnsmasq did not start on port \(port) (running: \(process.isRunning)): \(log.suffix(500))")
         try await body(resolver)
+        return true
     }
 }
