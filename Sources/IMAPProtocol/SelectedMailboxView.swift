@@ -55,12 +55,24 @@ public struct SelectedMailboxView: Hashable, Sendable {
     private var pendingModSeqs: [UInt32: UInt64] = [:]
 
     public init(uidValidity: UInt32, messages: [Message], reportsRecent: Bool = true) {
-        let sorted = messages.sorted { $0.uid < $1.uid }
+        // SELECT passes the store's messages in UID order: one pass, no sort, unless they are not.
+        let isAscending = zip(messages, messages.dropFirst()).allSatisfy { $0.uid < $1.uid }
+        let sorted = isAscending ? messages : messages.sorted { $0.uid < $1.uid }
         self.uidValidity = uidValidity
         self.reportsRecent = reportsRecent
-        self.uids = sorted.map(\.uid)
-        self.clientFlags = Dictionary(sorted.map { ($0.uid, $0.flags) }, uniquingKeysWith: { first, _ in first })
-        self.recent = Set(sorted.filter(\.isRecent).map(\.uid))
+        var uids: [UInt32] = []
+        uids.reserveCapacity(sorted.count)
+        var clientFlags: [UInt32: Set<Flag>] = [:]
+        clientFlags.reserveCapacity(sorted.count)
+        var recent: Set<UInt32> = []
+        for message in sorted where clientFlags[message.uid] == nil {
+            uids.append(message.uid)
+            clientFlags[message.uid] = message.flags
+            if message.isRecent { recent.insert(message.uid) }
+        }
+        self.uids = uids
+        self.clientFlags = clientFlags
+        self.recent = recent
     }
 
     /// The number of messages the client believes exist (its last EXISTS, less the EXPUNGEs since).

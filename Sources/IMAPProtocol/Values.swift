@@ -2,17 +2,22 @@
 /// Flags compare case-insensitively; system flags are stored in their canonical spelling.
 public struct Flag: Hashable, Sendable, CustomStringConvertible {
     public let rawValue: String
+    /// `rawValue` lower-cased once: flags compare and hash case-insensitively, and FETCH 1:* FLAGS compares and hashes
+    /// them for every message (lower-casing in each `==` and `hash` was the hot spot of that command).
+    private let key: String
 
     public init(_ rawValue: String) {
-        let canonical = Self.systemFlags.first { $0.lowercased() == rawValue.lowercased() }
+        let key = rawValue.lowercased()
+        let canonical = Self.systemFlags.first { $0.lowercased() == key }
         self.rawValue = canonical ?? rawValue
+        self.key = key
     }
 
     public var description: String { rawValue }
     public var isSystemFlag: Bool { rawValue.hasPrefix("\\") }
 
-    public static func == (lhs: Flag, rhs: Flag) -> Bool { lhs.rawValue.lowercased() == rhs.rawValue.lowercased() }
-    public func hash(into hasher: inout Hasher) { hasher.combine(rawValue.lowercased()) }
+    public static func == (lhs: Flag, rhs: Flag) -> Bool { lhs.key == rhs.key }
+    public func hash(into hasher: inout Hasher) { hasher.combine(key) }
 
     public static let answered = Flag("\\Answered")
     public static let flagged = Flag("\\Flagged")

@@ -10,7 +10,7 @@ extension IMAPSession {
     /// SELECT/EXAMINE … (QRESYNC (uidvalidity modseq [known-uids])) with a matching UIDVALIDITY (RFC 7162 §3.2.5.2):
     /// VANISHED (EARLIER) for the known UIDs expunged since the modseq, then FETCH (UID FLAGS MODSEQ) for every message
     /// changed since it.
-    func resynchronize(_ qresync: QResyncParameters, records: [MessageRecord], view: SelectedMailboxView) async throws {
+    func resynchronize(_ qresync: QResyncParameters, states: [MessageState], view: SelectedMailboxView) async throws {
         let selectedID = try requireSelected().id
         let changes = try await store.changes(in: selectedID, since: ModSeq(qresync.modSeq))
         let known = qresync.knownUIDs.map { $0.resolved(largest: UInt32.max - 1) }
@@ -18,7 +18,7 @@ extension IMAPSession {
             view.sequenceNumber(forUID: uid) == nil && (known?.contains { $0.contains(uid) } ?? true)
         }
         if !vanished.isEmpty { try await send(.vanished(earlier: true, SequenceSet(vanished))) }
-        for record in records where UInt64(record.modSeq) > qresync.modSeq {
+        for record in states where UInt64(record.modSeq) > qresync.modSeq {
             guard let number = view.sequenceNumber(forUID: record.uid) else { continue }
             let flags = view.flags(uid: record.uid) ?? Conversions.flags(record.flags)
             try await send(.fetch(number, [.uid(record.uid), .flags(Self.ordered(flags)), .modSeq(UInt64(record.modSeq))]))

@@ -28,30 +28,40 @@ extension IMAPSession {
         }
         guard let info = try await mailbox(named: name) else { throw CommandFailure.no("no such mailbox", code: .nonexistent) }
         let (subscription, signal) = SelectedMailbox.subscribe(to: info.id, feed: store.changes, waker: connection.waker)
-        let records = try await store.messages(in: info.id)
+        let states = try await store.messageStates(in: info.id)
         var recent: Set<UID> = []
         if !readOnly { recent = Set(try await store.claimRecent(in: info.id)) }
-        let messages = records.map {
-            SelectedMailboxView.Message(uid: $0.uid, flags: Conversions.flags($0.flags), isRecent: recent.contains($0.uid))
+        // One pass over the messages: the view's entries, the highest modseq, the first unseen, the keywords in use.
+        var messages: [SelectedMailboxView.Message] = []
+        messages.reserveCapacity(states.count)
+        var modSeq = info.highestModSeq
+        var firstUnseen: Int?
+        var keywordsInUse = KeywordCollector()
+        for (index, state) in states.enumerated() {
+            messages.append(SelectedMailboxView.Message(
+                uid: state.uid, flags: Conversions.flags(state.flags), isRecent: !recent.isEmpty && recent.contains(state.uid)))
+            modSeq = max(modSeq, state.modSeq)
+            if firstUnseen == nil, !state.flags.system.contains(.seen) { firstUnseen = index + 1 }
+            keywordsInUse.add(state.flags.keywords)
         }
         var view = SelectedMailboxView(uidValidity: info.uidValidity, messages: messages, reportsRecent: !state.imap4rev2Enabled)
         if !parameters.isEmpty { state.enableCondStore() }
         view.reportsModSeq = state.condStoreEnabled
         view.reportsVanished = state.qresyncEnabled
-        let modSeq = max(info.highestModSeq, records.map(\.modSeq).max() ?? 0)
         let current = SelectedMailbox(
-            info: info, view: view, messages: MessageCache(records), readOnly: readOnly, modSeq: modSeq, subscription: subscription,
+            info: info, view: view, messages: MessageCache(states), readOnly: readOnly, modSeq: modSeq, subscription: subscription,
             signal: signal)
         signal.raise()  // catch anything committed between the mailbox lookup and the snapshot
         selected = current
         state.selected(name, readOnly: readOnly)
 
-        try await send(.flags(Self.systemFlags + Self.keywords(in: records)))
-        try await send(.status(.ok, code: .permanentFlags(readOnly ? [] : Self.systemFlags + Self.keywords(in: records), allowsNewKeywords: !readOnly),
+        let flags = Self.systemFlags + keywordsInUse.sorted
+        try await send(.flags(flags))
+        try await send(.status(.ok, code: .permanentFlags(readOnly ? [] : flags, allowsNewKeywords: !readOnly),
                                text: readOnly ? "no permanent flags permitted" : "flags permitted"))
         for response in view.selectResponses { try await send(response) }
-        if view.reportsRecent, let firstUnseen = records.firstIndex(where: { !$0.flags.system.contains(.seen) }) {
-            try await send(.status(.ok, code: .unseen(UInt32(firstUnseen + 1)), text: "first unseen"))
+        if view.reportsRecent, let firstUnseen {
+            try await send(.status(.ok, code: .unseen(UInt32(firstUnseen)), text: "first unseen"))
         }
         try await send(.status(.ok, code: .uidValidity(info.uidValidity), text: "UIDs valid"))
         try await send(.status(.ok, code: .uidNext(info.uidNext), text: "predicted next UID"))
@@ -60,20 +70,26 @@ extension IMAPSession {
             try await send(.list(MailboxListItem(attributes: [], name: MailboxName(info.name))))
         }
         if let qresync, qresync.uidValidity == info.uidValidity {
-            try await resynchronize(qresync, records: records, view: view)
+            try await resynchronize(qresync, states: states, view: view)
         }
         return .ok("\(readOnly ? "EXAMINE" : "SELECT") completed", code: readOnly ? .readOnly : .readWrite)
     }
 
     static let systemFlags: [Flag] = [.answered, .flagged, .deleted, .seen, .draft]
 
-    static func keywords(in records: [MessageRecord]) -> [Flag] {
-        var seen = Set<Flag>()
-        var keywords: [Flag] = []
-        for record in records {
-            for keyword in record.flags.keywords where seen.insert(Flag(keyword)).inserted { keywords.append(Flag(keyword)) }
+    /// The keywords used in a mailbox, each once (case-insensitively), for the FLAGS and PERMANENTFLAGS of SELECT.
+    struct KeywordCollector {
+        private var seen = Set<Flag>()
+        private var keywords: [Flag] = []
+
+        mutating func add(_ names: [String]) {
+            for name in names {
+                let keyword = Flag(name)
+                if seen.insert(keyword).inserted { keywords.append(keyword) }
+            }
         }
-        return keywords.sorted { $0.rawValue.lowercased() < $1.rawValue.lowercased() }
+
+        var sorted: [Flag] { keywords.sorted { $0.rawValue.lowercased() < $1.rawValue.lowercased() } }
     }
 
     // MARK: CLOSE / UNSELECT (§6.4.2, RFC 3691)
@@ -201,7 +217,10 @@ extension IMAPSession {
     // MARK: IDLE (RFC 2177)
 
     func idle() async throws -> Completion {
-        selected?.messages = nil  // an idle session keeps no copy of its mailbox; the next command reads it again
+        if selected?.messages != nil {
+            selected?.messages = nil  // an idle session keeps no copy of its mailbox; the next command reads it again
+            HeapTrimmer.shared.requestTrim()  // and the freed copy goes back to the kernel, not only to malloc
+        }
         try await send(.continuation("idling"))
         try await connection.flush()
         let previousTimeout = connection.idleTimeout

@@ -46,7 +46,7 @@ extension IMAPSession {
                 let (changed, _) = try await store.setFlags(
                     MessageFlags(system: .seen), operation: .add, uids: unseen, in: current.id, unchangedSince: nil)
                 current.messages?.update(changed)
-                let updated = Dictionary(changed.map { ($0.uid, CachedMessage($0)) }, uniquingKeysWith: { $1 })
+                let updated = Dictionary(changed.map { ($0.uid, MessageState($0)) }, uniquingKeysWith: { $1 })
                 messages = messages.map { updated[$0.uid] ?? $0 }
                 if !attributes.contains(.flags) { attributes.append(.flags) }
                 if state.condStoreEnabled, !attributes.contains(.modSeq) { attributes.append(.modSeq) }
@@ -108,7 +108,7 @@ extension IMAPSession {
     }
 
     private func fetchItem(
-        _ attribute: FetchAttribute, message: CachedMessage, views: inout MessageViews?, view: inout SelectedMailboxView
+        _ attribute: FetchAttribute, message: MessageState, views: inout MessageViews?, view: inout SelectedMailboxView
     ) throws(CommandFailure) -> FetchResponseItem? {
         switch attribute {
         case .uid:

@@ -114,11 +114,11 @@ struct SearchMatcher {
     ) -> Bool {
         cachedText = nil
         searchText = cached
-        return evaluate(key, record: CachedMessage(record), number: number, views: &views)
+        return evaluate(key, record: MessageState(record), number: number, views: &views)
     }
 
     /// As above with the cached text as the store keeps it (`CachedSearchText`), decoded only if a key needs its fields.
-    mutating func matches(_ key: SearchKey, record: CachedMessage, number: Int, text: CachedText?, views: inout MessageViews?) -> Bool {
+    mutating func matches(_ key: SearchKey, record: MessageState, number: Int, text: CachedText?, views: inout MessageViews?) -> Bool {
         cachedText = text
         searchText = nil
         return evaluate(key, record: record, number: number, views: &views)
@@ -169,7 +169,7 @@ struct SearchMatcher {
         }
     }
 
-    private mutating func evaluate(_ key: SearchKey, record: CachedMessage, number: Int, views: inout MessageViews?) -> Bool {
+    private mutating func evaluate(_ key: SearchKey, record: MessageState, number: Int, views: inout MessageViews?) -> Bool {
         let system = record.flags.system
         let recent = view.flags(uid: record.uid)?.contains(.recent) ?? false
         switch key {
@@ -234,7 +234,7 @@ struct SearchMatcher {
     }
 
     /// The Date header's calendar day in its own zone; the internal date when there is no usable Date header.
-    private mutating func sentDay(_ record: CachedMessage, _ views: inout MessageViews?) -> Int {
+    private mutating func sentDay(_ record: MessageState, _ views: inout MessageViews?) -> Int {
         let raw: [UInt8]?
         if views == nil, let text = text(&views) {
             raw = text.headerNames.firstIndex { $0.lowercased() == "date" }.map { Array(text.headerValues[$0].utf8) }

@@ -1,38 +1,12 @@
 import MailStore
 
-/// What a session keeps of one message of its selected mailbox: a `MessageRecord` without the blob id (about 56 bytes,
-/// no allocation unless the message has keywords). Commands that need the message's bytes read its record from the store.
-struct CachedMessage: Hashable, Sendable {
-    var uid: UID
-    var modSeq: ModSeq
-    var flags: MessageFlags
-    var internalDate: InternalDate
-    var size: Int
-
-    init(_ record: MessageRecord) {
-        uid = record.uid
-        modSeq = record.modSeq
-        flags = record.flags
-        internalDate = record.internalDate
-        size = record.size
-    }
-
-    init(uid: UID, modSeq: ModSeq, flags: MessageFlags, internalDate: InternalDate, size: Int) {
-        self.uid = uid
-        self.modSeq = modSeq
-        self.flags = flags
-        self.internalDate = internalDate
-        self.size = size
-    }
-}
-
 /// The selected mailbox's messages as the store had them when the session last synchronised (`SelectedMailbox.modSeq`),
 /// so FETCH, STORE and SEARCH answer flags, modseqs, sizes and dates without reading the store (the per-command reads
 /// of every record were the biggest cost of FETCH 1:* and SEARCH after the text matching).
 ///
 /// Invariants:
 /// - `messages` is in strictly ascending UID order and holds the messages the store held at the last synchronisation:
-///   SELECT loads it from the same records as the view, every `MailboxChanges` the session fetches is applied to it
+///   SELECT loads it from the same states as the view, every `MailboxChanges` the session fetches is applied to it
 ///   (changed records upserted unless older, expunged UIDs removed), and the session's own STORE applies the records
 ///   `setFlags` returned. IDLE drops it (idle connections hold no copy of their mailbox); the next command that needs
 ///   it reads the records afresh, which may put it ahead of the view's modseq — harmless, as applying a change twice
@@ -42,10 +16,10 @@ struct CachedMessage: Hashable, Sendable {
 /// - Messages the client has not been told about yet (a pending EXISTS) are in the cache but have no sequence number in
 ///   the view; expunged messages (ghosts in the view until announced) are not in the cache.
 struct MessageCache: Sendable {
-    private(set) var messages: [CachedMessage]
+    private(set) var messages: [MessageState]
 
-    init(_ records: [MessageRecord]) {
-        var messages = records.map(CachedMessage.init)
+    init(_ states: [MessageState]) {
+        var messages = states
         if !Self.isAscending(messages) { messages.sort { $0.uid < $1.uid } }
         self.messages = messages
     }
@@ -65,12 +39,12 @@ struct MessageCache: Sendable {
         return nil
     }
 
-    subscript(uid uid: UID) -> CachedMessage? { index(of: uid).map { messages[$0] } }
+    subscript(uid uid: UID) -> MessageState? { index(of: uid).map { messages[$0] } }
 
     /// The cached messages among `uids`, in ascending UID order; UIDs not in the mailbox any more are left out.
-    func messages(for uids: [UID]) -> [CachedMessage] {
+    func messages(for uids: [UID]) -> [MessageState] {
         let wanted = Self.isAscending(uids) ? uids : uids.sorted()
-        var result: [CachedMessage] = []
+        var result: [MessageState] = []
         result.reserveCapacity(min(wanted.count, messages.count))
         // Walk both ascending lists; jump by binary search when only a few are wanted from a large mailbox.
         if wanted.count * 8 < messages.count {
@@ -96,7 +70,7 @@ struct MessageCache: Sendable {
     /// Applies what the store reported since the last synchronisation: `changed` (new messages and new flags, any order)
     /// upserted, `expunged` removed.
     mutating func apply(changed: [MessageRecord], expunged: [UID]) {
-        for record in changed { upsert(CachedMessage(record)) }
+        for record in changed { upsert(MessageState(record)) }
         guard !expunged.isEmpty else { return }
         if expunged.count < 8 {
             for uid in expunged { if let index = index(of: uid) { messages.remove(at: index) } }
@@ -108,10 +82,10 @@ struct MessageCache: Sendable {
 
     /// Records the session's own changes (a STORE's or FETCH's `setFlags` result) at once.
     mutating func update(_ records: [MessageRecord]) {
-        for record in records { upsert(CachedMessage(record)) }
+        for record in records { upsert(MessageState(record)) }
     }
 
-    private mutating func upsert(_ message: CachedMessage) {
+    private mutating func upsert(_ message: MessageState) {
         if let last = messages.last, last.uid >= message.uid {
             if let index = index(of: message.uid) {
                 // The feed may repeat itself: never go back to an older modseq.
@@ -125,7 +99,7 @@ struct MessageCache: Sendable {
         }
     }
 
-    private static func isAscending(_ messages: [CachedMessage]) -> Bool {
+    private static func isAscending(_ messages: [MessageState]) -> Bool {
         zip(messages, messages.dropFirst()).allSatisfy { $0.uid < $1.uid }
     }
 

@@ -122,6 +122,28 @@ public struct MessageRecord: Hashable, Sendable {
     }
 }
 
+/// A message's state without its blob id: what an IMAP session keeps of each message of its selected mailbox (about
+/// 56 bytes, no allocation unless the message has keywords), and what SELECT reads for every message.
+public struct MessageState: Hashable, Sendable {
+    public var uid: UID
+    public var modSeq: ModSeq
+    public var flags: MessageFlags
+    public var internalDate: InternalDate
+    public var size: Int
+
+    public init(uid: UID, modSeq: ModSeq, flags: MessageFlags, internalDate: InternalDate, size: Int) {
+        self.uid = uid
+        self.modSeq = modSeq
+        self.flags = flags
+        self.internalDate = internalDate
+        self.size = size
+    }
+
+    public init(_ record: MessageRecord) {
+        self.init(uid: record.uid, modSeq: record.modSeq, flags: record.flags, internalDate: record.internalDate, size: record.size)
+    }
+}
+
 /// What changed in a mailbox after a given modseq: the resynchronisation a session does when it is told of a change.
 public struct MailboxChanges: Sendable {
     /// Messages added or with changed flags since the modseq, in UID order.

@@ -199,6 +199,18 @@ public final class PostgresMailStore: MailStore {
         try await database.rows("\(unescaped: Self.messageSelect) WHERE mailbox_id = \(mailbox.rawValue) ORDER BY uid").map(Self.message(from:))
     }
 
+    public func messageStates(in mailbox: MailboxID) async throws -> [MessageState] {
+        try await database.rows("""
+            SELECT uid, modseq, flags, keywords, internal_date, zone, size FROM message WHERE mailbox_id = \(mailbox.rawValue) ORDER BY uid
+            """).map { row in
+            let (uid, modSeq, flags, keywords, date, zone, size) = try row.decode((Int, Int, Int, String, Int, Int, Int).self)
+            return MessageState(
+                uid: UID(uid), modSeq: ModSeq(modSeq),
+                flags: MessageFlags(system: SystemFlags(rawValue: flags), keywords: keywords.split(separator: " ").map(String.init)),
+                internalDate: InternalDate(secondsSince1970: Int64(date), zoneOffsetMinutes: zone), size: size)
+        }
+    }
+
     public func messages(in mailbox: MailboxID, uids: [UID]) async throws -> [MessageRecord] {
         let uids = uids.map(Int.init)
         return try await database.rows(

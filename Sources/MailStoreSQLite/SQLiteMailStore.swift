@@ -166,6 +166,23 @@ public final class SQLiteMailStore: MailStore {
         }
     }
 
+    public func messageStates(in mailbox: MailboxID) async throws -> [MessageState] {
+        try await read { db in
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+                SELECT uid, modseq, flags, keywords, internal_date, zone, size FROM message WHERE mailbox_id = ? ORDER BY uid
+                """), arguments: [mailbox.rawValue])
+            var states: [MessageState] = []
+            while let row = try rows.next() {
+                let keywords: String = row[3]
+                states.append(MessageState(
+                    uid: UID(row[0] as Int64), modSeq: row[1],
+                    flags: MessageFlags(system: SystemFlags(rawValue: row[2]), keywords: keywords.isEmpty ? [] : keywords.split(separator: " ").map(String.init)),
+                    internalDate: InternalDate(secondsSince1970: row[4], zoneOffsetMinutes: row[5]), size: row[6]))
+            }
+            return states
+        }
+    }
+
     public func messages(in mailbox: MailboxID, uids: [UID]) async throws -> [MessageRecord] {
         guard !uids.isEmpty else { return [] }
         return try await read { db in try Self.fetchRecords(db, in: mailbox, uids: uids) }

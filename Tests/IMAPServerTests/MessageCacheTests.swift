@@ -27,7 +27,7 @@ import Testing
 
     @Test(arguments: changes)
     func appliesChanges(start: [UID], changed: [(UID, ModSeq, Bool)], expunged: [UID], uids: [UID], seen: [UID]) {
-        var cache = MessageCache(start.map { Self.record($0) })
+        var cache = MessageCache(start.map { MessageState(Self.record($0)) })
         cache.apply(changed: changed.map { Self.record($0.0, modSeq: $0.1, flags: $0.2 ? Self.seen : MessageFlags()) }, expunged: expunged)
         #expect(cache.messages.map(\.uid) == uids)
         #expect(cache.messages.filter { $0.flags.system.contains(.seen) }.map(\.uid) == seen)
@@ -35,7 +35,7 @@ import Testing
     }
 
     @Test func anOlderRecordNeverReplacesANewerOne() {
-        var cache = MessageCache([Self.record(1)])
+        var cache = MessageCache([MessageState(Self.record(1))])
         cache.update([Self.record(1, modSeq: 5, flags: Self.seen)])  // this session's STORE, committed at modseq 5
         cache.apply(changed: [Self.record(1, modSeq: 3)], expunged: [])  // a repeat of an older change
         #expect(cache[uid: 1]?.modSeq == 5)
@@ -50,12 +50,12 @@ import Testing
         ([UID](), [UID]([1]), [UID]()),
     ])
     func looksUpUIDs(cached: [UID], wanted: [UID], found: [UID]) {
-        let cache = MessageCache(cached.map { Self.record($0) })
+        let cache = MessageCache(cached.map { MessageState(Self.record($0)) })
         #expect(cache.messages(for: wanted).map(\.uid) == found)
     }
 
     @Test func sortsRecordsGivenOutOfOrder() {
-        let cache = MessageCache([Self.record(3), Self.record(1), Self.record(2)])
+        let cache = MessageCache([Self.record(3), Self.record(1), Self.record(2)].map(MessageState.init))
         #expect(cache.messages.map(\.uid) == [1, 2, 3])
         #expect(cache.index(of: 2) == 1 && cache.index(of: 4) == nil)
     }

@@ -86,7 +86,7 @@ import Testing
         flags.insertKeyword("$Work")
         let text = try #require(CachedText(MessageViews.summary(of: sample).searchText))
         var views: MessageViews? = nil
-        let message = CachedMessage(record(uid: 5, flags: flags, day: 1))
+        let message = MessageState(record(uid: 5, flags: flags, day: 1))
         #expect(matcher.matches(key, record: message, number: 1, text: text, views: &views) == expected)
     }
 }

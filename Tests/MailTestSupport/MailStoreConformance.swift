@@ -151,11 +151,14 @@ public enum MailStoreConformance {
         _ = try await store.mail.setFlags(MessageFlags(names: ["\\Flagged", "Work", "$forwarded"]), operation: .add, uids: [1], in: inbox.id, unchangedSince: nil)
         record = try #require(try await store.mail.messages(in: inbox.id).first)
         #expect(record.flags.names == ["\\Seen", "\\Flagged", "$Forwarded", "Work"], "keywords compare case-insensitively")
+        _ = try await store.mail.append([try await message(store, "second")], to: inbox.id)
+        let records = try await store.mail.messages(in: inbox.id)
+        #expect(try await store.mail.messageStates(in: inbox.id) == records.map(MessageState.init), "states are the records without blobs")
         _ = try await store.mail.setFlags(MessageFlags(names: ["\\Draft"]), operation: .replace, uids: [1], in: inbox.id, unchangedSince: nil)
         record = try #require(try await store.mail.messages(in: inbox.id).first)
         #expect(record.flags.names == ["\\Draft"])
         let status = try await store.mail.status(of: inbox.id)
-        #expect(status.unseen == 1 && status.messages == 1 && status.size == Int64(new.size))
+        #expect(status.unseen == 2 && status.messages == 2 && status.size == Int64(new.size) + Int64(records[1].size))
     }
 
     static func copyAndMove(_ store: StoreUnderTest) async throws {
