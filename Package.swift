@@ -162,7 +162,7 @@ let package = Package(
         .testTarget(name: "SMTPServerTests", dependencies: ["SMTPServer", "MailCore"], swiftSettings: strict),
         .testTarget(
             name: "IMAPServerTests",
-            dependencies: ["IMAPServer", "IMAPProtocol", "MailStore", "MailCore", "MIME"],
+            dependencies: ["IMAPServer", "IMAPProtocol", "MailStore", "MailStoreSQLite", "MailTestSupport", "MailCore", "MIME"],
             swiftSettings: strict
         ),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "MailCore", hummingbird], swiftSettings: strict),

@@ -45,6 +45,9 @@ public struct IMAPServerConfiguration: Sendable {
     public var idleTimeout: Duration = .seconds(31 * 60)
     /// Server software name for ID (RFC 2971).
     public var serverName = "Letterbox"
+    /// Message states of recently selected mailboxes kept for every session's SELECT (`MailboxStateCache`). Default
+    /// 500,000; 0 reads the store at each SELECT.
+    public var stateCacheMessages = 500_000
 
     public init() {}
 }
@@ -77,24 +80,27 @@ public struct IMAPConnectionHandler: ConnectionHandler {
     public let directory: AccountDirectory
     public let configuration: IMAPServerConfiguration
     let userConnections: UserConnectionCounter
+    let mailboxStates: MailboxStateCache
 
     public init(store: any MailStore, directory: AccountDirectory, configuration: IMAPServerConfiguration = IMAPServerConfiguration()) {
-        self.store = store
-        self.directory = directory
-        self.configuration = configuration
-        self.userConnections = UserConnectionCounter()
+        self.init(store: store, directory: directory, configuration: configuration, userConnections: UserConnectionCounter(),
+                  mailboxStates: MailboxStateCache(store: store, capacity: configuration.stateCacheMessages))
     }
 
-    /// A handler for a second listener that shares this one's per-user connection count (`imap` and `imaps`).
+    /// A handler for a second listener that shares this one's per-user connection count and mailbox state cache
+    /// (`imap` and `imaps`).
     public func sharingLimits(configuration: IMAPServerConfiguration) -> IMAPConnectionHandler {
-        IMAPConnectionHandler(store: store, directory: directory, configuration: configuration, userConnections: userConnections)
+        IMAPConnectionHandler(store: store, directory: directory, configuration: configuration, userConnections: userConnections,
+                              mailboxStates: mailboxStates)
     }
 
-    init(store: any MailStore, directory: AccountDirectory, configuration: IMAPServerConfiguration, userConnections: UserConnectionCounter) {
+    init(store: any MailStore, directory: AccountDirectory, configuration: IMAPServerConfiguration, userConnections: UserConnectionCounter,
+         mailboxStates: MailboxStateCache) {
         self.store = store
         self.directory = directory
         self.configuration = configuration
         self.userConnections = userConnections
+        self.mailboxStates = mailboxStates
     }
 
     public func handle(_ connection: Connection) async throws {

@@ -28,19 +28,19 @@ extension IMAPSession {
         }
         guard let info = try await mailbox(named: name) else { throw CommandFailure.no("no such mailbox", code: .nonexistent) }
         let (subscription, signal) = SelectedMailbox.subscribe(to: info.id, feed: store.changes, waker: connection.waker)
-        let states = try await store.messageStates(in: info.id)
+        let snapshot = try await mailboxStates.states(of: info)
+        let states = snapshot.states
         var recent: Set<UID> = []
         if !readOnly { recent = Set(try await store.claimRecent(in: info.id)) }
-        // One pass over the messages: the view's entries, the highest modseq, the first unseen, the keywords in use.
+        // One pass over the messages: the view's entries, the first unseen, the keywords in use.
         var messages: [SelectedMailboxView.Message] = []
         messages.reserveCapacity(states.count)
-        var modSeq = info.highestModSeq
+        let modSeq = snapshot.highestModSeq
         var firstUnseen: Int?
         var keywordsInUse = KeywordCollector()
         for (index, state) in states.enumerated() {
             messages.append(SelectedMailboxView.Message(
                 uid: state.uid, flags: Conversions.flags(state.flags), isRecent: !recent.isEmpty && recent.contains(state.uid)))
-            modSeq = max(modSeq, state.modSeq)
             if firstUnseen == nil, !state.flags.system.contains(.seen) { firstUnseen = index + 1 }
             keywordsInUse.add(state.flags.keywords)
         }

@@ -30,6 +30,7 @@ final class IMAPSession {
     let directory: AccountDirectory
     let configuration: IMAPServerConfiguration
     let userConnections: UserConnectionCounter
+    let mailboxStates: MailboxStateCache
     var logger: Logger
 
     var state: IMAPSessionState
@@ -46,6 +47,7 @@ final class IMAPSession {
         self.directory = handler.directory
         self.configuration = handler.configuration
         self.userConnections = handler.userConnections
+        self.mailboxStates = handler.mailboxStates
         self.logger = connection.logger
         let sessionConfiguration = IMAPSessionState.Configuration(
             appendLimit: handler.configuration.appendLimit,

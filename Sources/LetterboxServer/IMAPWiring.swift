@@ -14,6 +14,7 @@ enum IMAPWiring {
         configuration.unauthenticatedTimeout = .seconds(settings.loginTimeoutSeconds)
         configuration.authenticatedTimeout = .seconds(settings.idleTimeoutSeconds)
         configuration.idleTimeout = .seconds(settings.idleTimeoutSeconds)
+        configuration.stateCacheMessages = settings.stateCacheMessages
         func limited(_ listener: ListenerConfiguration?) -> ListenerConfiguration? {
             guard var listener else { return nil }
             listener.maxConnections = settings.maxConnections

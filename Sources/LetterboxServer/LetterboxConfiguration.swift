@@ -114,6 +114,9 @@ public struct LetterboxConfiguration: Sendable, Equatable {
         /// `imap.idle_timeout` (seconds): autologout of logged-in sessions, in IDLE or not; at least 1800 (RFC 9051 §5.4).
         /// Default 1860.
         public var idleTimeoutSeconds = 1860
+        /// `imap.state_cache_messages`: message states (about 60 bytes each) of recently selected mailboxes the server
+        /// keeps for every session's SELECT. Default 500,000 (about 30 MB); 0 reads the store at each SELECT.
+        public var stateCacheMessages = 500_000
     }
 
     /// `[mailauth]`: DKIM, SPF and DMARC.
@@ -363,6 +366,7 @@ public struct LetterboxConfiguration: Sendable, Equatable {
         imap.maxConnectionsPerUser = try reader.int("imap.max_connections_per_user", range: 1...1_000_000) ?? imap.maxConnectionsPerUser
         imap.loginTimeoutSeconds = try reader.int("imap.login_timeout", range: 1...3600) ?? imap.loginTimeoutSeconds
         imap.idleTimeoutSeconds = try reader.int("imap.idle_timeout", range: 1800...86_400) ?? imap.idleTimeoutSeconds
+        imap.stateCacheMessages = try reader.int("imap.state_cache_messages", range: 0...100_000_000) ?? imap.stateCacheMessages
     }
 
     static let tlsModes = ["none", "opportunistic", "required", "verify", "implicit"]

@@ -38,8 +38,9 @@ public protocol MailStore: Sendable {
     func deliver(_ message: NewMessage, to mailboxes: [MailboxID]) async throws -> [MailboxID: UID]
     /// All messages of a mailbox in UID order (the snapshot SELECT starts from).
     func messages(in mailbox: MailboxID) async throws -> [MessageRecord]
-    /// `messages(in:)` without the blob ids, read with fewer columns: what SELECT and a session's message cache need.
-    func messageStates(in mailbox: MailboxID) async throws -> [MessageState]
+    /// `messages(in:)` without the blob ids (fewer columns to read), with the HIGHESTMODSEQ of the same snapshot: what
+    /// SELECT and the IMAP server's mailbox state cache start from.
+    func messageStates(in mailbox: MailboxID) async throws -> MailboxStates
     func messages(in mailbox: MailboxID, uids: [UID]) async throws -> [MessageRecord]
     func summary(in mailbox: MailboxID, uid: UID) async throws -> MessageSummary?
     /// The cached search text (`MessageSummary.searchText`) of several messages in one read, for IMAP SEARCH. Messages

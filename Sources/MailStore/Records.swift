@@ -144,6 +144,19 @@ public struct MessageState: Hashable, Sendable {
     }
 }
 
+/// Every message's state in a mailbox, read in one snapshot with the mailbox's HIGHESTMODSEQ: the states hold every
+/// change up to `highestModSeq` and none after it, so `changes(in:since: highestModSeq)` brings them up to date.
+public struct MailboxStates: Sendable {
+    /// In ascending UID order.
+    public var states: [MessageState]
+    public var highestModSeq: ModSeq
+
+    public init(states: [MessageState], highestModSeq: ModSeq) {
+        self.states = states
+        self.highestModSeq = highestModSeq
+    }
+}
+
 /// What changed in a mailbox after a given modseq: the resynchronisation a session does when it is told of a change.
 public struct MailboxChanges: Sendable {
     /// Messages added or with changed flags since the modseq, in UID order.

@@ -199,15 +199,26 @@ public final class PostgresMailStore: MailStore {
         try await database.rows("\(unescaped: Self.messageSelect) WHERE mailbox_id = \(mailbox.rawValue) ORDER BY uid").map(Self.message(from:))
     }
 
-    public func messageStates(in mailbox: MailboxID) async throws -> [MessageState] {
-        try await database.rows("""
-            SELECT uid, modseq, flags, keywords, internal_date, zone, size FROM message WHERE mailbox_id = \(mailbox.rawValue) ORDER BY uid
-            """).map { row in
-            let (uid, modSeq, flags, keywords, date, zone, size) = try row.decode((Int, Int, Int, String, Int, Int, Int).self)
-            return MessageState(
-                uid: UID(uid), modSeq: ModSeq(modSeq),
-                flags: MessageFlags(system: SystemFlags(rawValue: flags), keywords: keywords.split(separator: " ").map(String.init)),
-                internalDate: InternalDate(secondsSince1970: Int64(date), zoneOffsetMinutes: zone), size: size)
+    public func messageStates(in mailbox: MailboxID) async throws -> MailboxStates {
+        // One snapshot (REPEATABLE READ), so the HIGHESTMODSEQ matches the rows, as in `changes(in:since:)`.
+        let logger = logger
+        return try await database.transaction { connection in
+            try await connection.run("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+            guard let box = try await connection.rows(
+                "SELECT highest_modseq FROM mailbox WHERE id = \(mailbox.rawValue)", logger: logger).first else {
+                throw MailStoreError.mailboxNotFound(mailbox.description)
+            }
+            let highest = try box.decode(Int.self)
+            let states = try await connection.rows("""
+                SELECT uid, modseq, flags, keywords, internal_date, zone, size FROM message WHERE mailbox_id = \(mailbox.rawValue) ORDER BY uid
+                """, logger: logger).map { row in
+                let (uid, modSeq, flags, keywords, date, zone, size) = try row.decode((Int, Int, Int, String, Int, Int, Int).self)
+                return MessageState(
+                    uid: UID(uid), modSeq: ModSeq(modSeq),
+                    flags: MessageFlags(system: SystemFlags(rawValue: flags), keywords: keywords.split(separator: " ").map(String.init)),
+                    internalDate: InternalDate(secondsSince1970: Int64(date), zoneOffsetMinutes: zone), size: size)
+            }
+            return MailboxStates(states: states, highestModSeq: ModSeq(highest))
         }
     }
 

@@ -5,6 +5,9 @@ import MailStore
 /// The SQLite database file of the embedded backend, opened in WAL mode with versioned migrations.
 ///
 /// `synchronous = FULL`: a commit is on disk when it returns, so an acknowledged message survives power loss, not only a crash.
+/// `cache_size = -16384`: each connection may keep 16 MiB of pages (SQLite's default is 2 MiB). The message rows of a
+/// 20,000-message mailbox take about 2.5 MB, so with the default every SELECT read them again from the kernel (a `pread`
+/// and a copy per page: 12 % of SELECT's time). Pages are cached only as they are read, so a small store stays small.
 public final class SQLiteDatabase: Sendable {
     public let pool: DatabasePool
     public let path: String
@@ -14,7 +17,7 @@ public final class SQLiteDatabase: Sendable {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON")
+            try db.execute(sql: "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384")
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)

@@ -166,8 +166,13 @@ public final class SQLiteMailStore: MailStore {
         }
     }
 
-    public func messageStates(in mailbox: MailboxID) async throws -> [MessageState] {
+    public func messageStates(in mailbox: MailboxID) async throws -> MailboxStates {
+        // One read transaction: the WAL snapshot makes the HIGHESTMODSEQ and the rows agree.
         try await read { db in
+            guard let highest = try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT highest_modseq FROM mailbox WHERE id = ?"), arguments: [mailbox.rawValue]) else {
+                throw MailStoreError.mailboxNotFound(mailbox.description)
+            }
             let rows = try Row.fetchCursor(db.cachedStatement(sql: """
                 SELECT uid, modseq, flags, keywords, internal_date, zone, size FROM message WHERE mailbox_id = ? ORDER BY uid
                 """), arguments: [mailbox.rawValue])
@@ -179,7 +184,7 @@ public final class SQLiteMailStore: MailStore {
                     flags: MessageFlags(system: SystemFlags(rawValue: row[2]), keywords: keywords.isEmpty ? [] : keywords.split(separator: " ").map(String.init)),
                     internalDate: InternalDate(secondsSince1970: row[4], zoneOffsetMinutes: row[5]), size: row[6]))
             }
-            return states
+            return MailboxStates(states: states, highestModSeq: ModSeq(highest))
         }
     }
 
