@@ -131,6 +131,11 @@ public final class SQLiteDatabase: Sendable {
                 CREATE INDEX queue_event_at ON queue_event (at);
                 """)
         }
+        migrator.registerMigration("v5: index of recent messages") { db in
+            // SELECT claims \Recent messages: without it, finding that none is recent read every row of the mailbox
+            // (two thirds of a 20,000-message SELECT once the states came from the cache).
+            try db.execute(sql: "CREATE INDEX message_recent ON message (mailbox_id, uid) WHERE recent = 1")
+        }
         return migrator
     }
 }
