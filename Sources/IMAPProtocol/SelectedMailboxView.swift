@@ -140,8 +140,9 @@ public struct SelectedMailboxView: Hashable, Sendable {
 
     /// Records flags the session itself reported (a STORE's or FETCH's FLAGS), so they are not announced again.
     public mutating func noteFlagsSent(uid: UInt32, flags: Set<Flag>) {
-        guard clientFlags[uid] != nil else { return }
-        clientFlags[uid] = flags.subtracting([.recent])
+        guard let known = clientFlags[uid] else { return }
+        let sent = flags.contains(.recent) ? flags.subtracting([.recent]) : flags
+        if known != sent { clientFlags[uid] = sent }  // FETCH 1:* FLAGS mostly repeats what the client knows: no write
         if pendingFlags[uid].map({ $0 == clientFlags[uid] }) == true {
             pendingFlags[uid] = nil
             pendingModSeqs[uid] = nil

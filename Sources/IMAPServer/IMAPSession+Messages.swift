@@ -150,9 +150,15 @@ extension IMAPSession {
 
     /// System flags first, then keywords: the order `SelectedMailboxView` uses.
     static func ordered(_ flags: Set<Flag>) -> [Flag] {
-        let system: [Flag] = [.answered, .flagged, .deleted, .seen, .draft, .recent]
-        return system.filter(flags.contains) + flags.filter { !system.contains($0) }.sorted { $0.rawValue.lowercased() < $1.rawValue.lowercased() }
+        var result: [Flag] = []
+        result.reserveCapacity(flags.count)
+        for flag in orderedSystemFlags where flags.contains(flag) { result.append(flag) }
+        guard result.count < flags.count else { return result }  // system flags only: the usual case
+        let keywords = flags.filter { !orderedSystemFlags.contains($0) }
+        return result + keywords.sorted { $0.rawValue.lowercased() < $1.rawValue.lowercased() }
     }
+
+    private static let orderedSystemFlags: [Flag] = [.answered, .flagged, .deleted, .seen, .draft, .recent]
 
     // MARK: STORE (§6.4.6)
 

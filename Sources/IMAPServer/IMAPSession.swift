@@ -63,7 +63,8 @@ final class IMAPSession {
     var encoder: IMAPResponseEncoder { IMAPResponseEncoder(utf8Enabled: state.utf8Enabled) }
 
     func send(_ response: IMAPResponse) async throws(ConnectionError) {
-        try await connection.write(encoder.encode(response))
+        let encoder = self.encoder
+        try await connection.write { encoder.encode(response, into: &$0) }
     }
 
     func send(_ response: UntaggedResponse) async throws(ConnectionError) {

@@ -264,6 +264,22 @@ public final class Connection {
         if pendingOutputBytes >= Self.outputFlushThreshold { try await flush() }
     }
 
+    /// Queues what `encode` writes, appending it to the last queued buffer while that one is small: a response of a
+    /// few dozen bytes (FETCH 1:* sends one per message) then costs neither a buffer of its own nor a separate entry
+    /// in the socket's write queue.
+    public func write(encoding encode: (inout ByteBuffer) -> Void) async throws(ConnectionError) {
+        var buffer = pendingOutput.last.map { $0.readableBytes < Self.coalescingLimit } == true
+            ? pendingOutput.removeLast() : ByteBufferAllocator().buffer(capacity: 1024)
+        let before = buffer.readableBytes
+        encode(&buffer)
+        pendingOutputBytes += buffer.readableBytes - before
+        pendingOutput.append(buffer)
+        if pendingOutputBytes >= Self.outputFlushThreshold { try await flush() }
+    }
+
+    /// Queued buffers smaller than this take further `write(encoding:)` output in place.
+    static let coalescingLimit = 16 * 1024
+
     /// Queues several buffers, as `write(_:)`.
     public func write(contentsOf buffers: some Sequence<ByteBuffer>) async throws(ConnectionError) {
         for bytes in buffers { try await write(bytes) }
