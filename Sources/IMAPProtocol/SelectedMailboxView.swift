@@ -54,25 +54,42 @@ public struct SelectedMailboxView: Hashable, Sendable {
     private var pendingFlags: [UInt32: Set<Flag>] = [:]
     private var pendingModSeqs: [UInt32: UInt64] = [:]
 
+    /// What a view starts from, apart from \Recent: the mailbox's UIDs in ascending order and each message's flags.
+    /// Built once per mailbox state and shared by every session that selects it (copy-on-write: a session copies the
+    /// tables only when its client's knowledge first differs from the snapshot's).
+    public struct Seed: Sendable {
+        public let uids: [UInt32]
+        public let flags: [UInt32: Set<Flag>]
+
+        public init(messages: [Message]) {
+            // SELECT passes the store's messages in UID order: one pass, no sort, unless they are not.
+            let isAscending = zip(messages, messages.dropFirst()).allSatisfy { $0.uid < $1.uid }
+            let sorted = isAscending ? messages : messages.sorted { $0.uid < $1.uid }
+            var uids: [UInt32] = []
+            uids.reserveCapacity(sorted.count)
+            var flags: [UInt32: Set<Flag>] = [:]
+            flags.reserveCapacity(sorted.count)
+            for message in sorted where flags[message.uid] == nil {
+                uids.append(message.uid)
+                flags[message.uid] = message.flags
+            }
+            self.uids = uids
+            self.flags = flags
+        }
+    }
+
     public init(uidValidity: UInt32, messages: [Message], reportsRecent: Bool = true) {
-        // SELECT passes the store's messages in UID order: one pass, no sort, unless they are not.
-        let isAscending = zip(messages, messages.dropFirst()).allSatisfy { $0.uid < $1.uid }
-        let sorted = isAscending ? messages : messages.sorted { $0.uid < $1.uid }
+        self.init(uidValidity: uidValidity, seed: Seed(messages: messages),
+                  recent: Set(messages.filter(\.isRecent).map(\.uid)), reportsRecent: reportsRecent)
+    }
+
+    /// A view of `seed`'s messages, `recent` of them \Recent for this session.
+    public init(uidValidity: UInt32, seed: Seed, recent: Set<UInt32>, reportsRecent: Bool = true) {
         self.uidValidity = uidValidity
         self.reportsRecent = reportsRecent
-        var uids: [UInt32] = []
-        uids.reserveCapacity(sorted.count)
-        var clientFlags: [UInt32: Set<Flag>] = [:]
-        clientFlags.reserveCapacity(sorted.count)
-        var recent: Set<UInt32> = []
-        for message in sorted where clientFlags[message.uid] == nil {
-            uids.append(message.uid)
-            clientFlags[message.uid] = message.flags
-            if message.isRecent { recent.insert(message.uid) }
-        }
-        self.uids = uids
-        self.clientFlags = clientFlags
-        self.recent = recent
+        self.uids = seed.uids
+        self.clientFlags = seed.flags
+        self.recent = recent.filter { seed.flags[$0] != nil }
     }
 
     /// The number of messages the client believes exist (its last EXISTS, less the EXPUNGEs since).

@@ -28,39 +28,28 @@ extension IMAPSession {
         }
         guard let info = try await mailbox(named: name) else { throw CommandFailure.no("no such mailbox", code: .nonexistent) }
         let (subscription, signal) = SelectedMailbox.subscribe(to: info.id, feed: store.changes, waker: connection.waker)
-        let snapshot = try await mailboxStates.states(of: info)
-        let states = snapshot.states
+        let snapshot = try await mailboxStates.selectSnapshot(of: info)
+        let states = snapshot.states.states
         var recent: Set<UID> = []
         if !readOnly { recent = Set(try await store.claimRecent(in: info.id)) }
-        // One pass over the messages: the view's entries, the first unseen, the keywords in use.
-        var messages: [SelectedMailboxView.Message] = []
-        messages.reserveCapacity(states.count)
-        let modSeq = snapshot.highestModSeq
-        var firstUnseen: Int?
-        var keywordsInUse = KeywordCollector()
-        for (index, state) in states.enumerated() {
-            messages.append(SelectedMailboxView.Message(
-                uid: state.uid, flags: Conversions.flags(state.flags), isRecent: !recent.isEmpty && recent.contains(state.uid)))
-            if firstUnseen == nil, !state.flags.system.contains(.seen) { firstUnseen = index + 1 }
-            keywordsInUse.add(state.flags.keywords)
-        }
-        var view = SelectedMailboxView(uidValidity: info.uidValidity, messages: messages, reportsRecent: !state.imap4rev2Enabled)
+        var view = SelectedMailboxView(uidValidity: info.uidValidity, seed: snapshot.seed, recent: recent, reportsRecent: !state.imap4rev2Enabled)
+        let modSeq = snapshot.states.highestModSeq
         if !parameters.isEmpty { state.enableCondStore() }
         view.reportsModSeq = state.condStoreEnabled
         view.reportsVanished = state.qresyncEnabled
         let current = SelectedMailbox(
-            info: info, view: view, messages: MessageCache(states), readOnly: readOnly, modSeq: modSeq, subscription: subscription,
+            info: info, view: view, messages: MessageCache(ascending: states), readOnly: readOnly, modSeq: modSeq, subscription: subscription,
             signal: signal)
         signal.raise()  // catch anything committed between the mailbox lookup and the snapshot
         selected = current
         state.selected(name, readOnly: readOnly)
 
-        let flags = Self.systemFlags + keywordsInUse.sorted
+        let flags = Self.systemFlags + snapshot.keywords
         try await send(.flags(flags))
         try await send(.status(.ok, code: .permanentFlags(readOnly ? [] : flags, allowsNewKeywords: !readOnly),
                                text: readOnly ? "no permanent flags permitted" : "flags permitted"))
         for response in view.selectResponses { try await send(response) }
-        if view.reportsRecent, let firstUnseen {
+        if view.reportsRecent, let firstUnseen = snapshot.firstUnseen {
             try await send(.status(.ok, code: .unseen(UInt32(firstUnseen)), text: "first unseen"))
         }
         try await send(.status(.ok, code: .uidValidity(info.uidValidity), text: "UIDs valid"))
@@ -76,21 +65,6 @@ extension IMAPSession {
     }
 
     static let systemFlags: [Flag] = [.answered, .flagged, .deleted, .seen, .draft]
-
-    /// The keywords used in a mailbox, each once (case-insensitively), for the FLAGS and PERMANENTFLAGS of SELECT.
-    struct KeywordCollector {
-        private var seen = Set<Flag>()
-        private var keywords: [Flag] = []
-
-        mutating func add(_ names: [String]) {
-            for name in names {
-                let keyword = Flag(name)
-                if seen.insert(keyword).inserted { keywords.append(keyword) }
-            }
-        }
-
-        var sorted: [Flag] { keywords.sorted { $0.rawValue.lowercased() < $1.rawValue.lowercased() } }
-    }
 
     // MARK: CLOSE / UNSELECT (§6.4.2, RFC 3691)
 

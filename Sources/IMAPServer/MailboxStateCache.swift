@@ -1,4 +1,36 @@
+import IMAPProtocol
 import MailStore
+
+/// What SELECT needs of a mailbox beyond its states, derived from them once and shared: the view's seed (UIDs and
+/// flags), the first unseen message and the keywords in use.
+struct SelectSnapshot: Sendable {
+    let states: MailboxStates
+    let seed: SelectedMailboxView.Seed
+    /// Sequence number of the first message without \Seen, before any session's EXPUNGE.
+    let firstUnseen: Int?
+    /// Keywords in use, each once, sorted case-insensitively.
+    let keywords: [Flag]
+
+    init(_ states: MailboxStates) {
+        var messages: [SelectedMailboxView.Message] = []
+        messages.reserveCapacity(states.states.count)
+        var firstUnseen: Int?
+        var seen = Set<Flag>()
+        var keywords: [Flag] = []
+        for (index, state) in states.states.enumerated() {
+            messages.append(SelectedMailboxView.Message(uid: state.uid, flags: Conversions.flags(state.flags)))
+            if firstUnseen == nil, !state.flags.system.contains(.seen) { firstUnseen = index + 1 }
+            for name in state.flags.keywords {
+                let keyword = Flag(name)
+                if seen.insert(keyword).inserted { keywords.append(keyword) }
+            }
+        }
+        self.states = states
+        self.seed = SelectedMailboxView.Seed(messages: messages)
+        self.firstUnseen = firstUnseen
+        self.keywords = keywords.sorted { $0.rawValue.lowercased() < $1.rawValue.lowercased() }
+    }
+}
 
 /// The message states of recently selected mailboxes, shared by every session of the server, so that SELECT of a big
 /// mailbox copies an array instead of reading every row: a customer-service team's shared mailbox, open on many agents'
@@ -13,11 +45,13 @@ import MailStore
 /// - At most `capacity` message states are kept in all; the least recently used mailboxes go first, and a mailbox larger
 ///   than the whole capacity is read each time and not kept.
 /// - Reentrancy: while one refresh awaits the store, another may finish first; the newer snapshot (higher modseq) wins.
+/// - An entry's `SelectSnapshot`, once derived, matches its states: it is dropped whenever the states move forward.
 actor MailboxStateCache {
     private struct Entry {
         var uidValidity: UInt32
         var states: MailboxStates
         var lastUse: UInt64
+        var select: SelectSnapshot?
     }
 
     private let store: any MailStore
@@ -47,6 +81,21 @@ actor MailboxStateCache {
         return try await load(mailbox)
     }
 
+    /// The mailbox's states with what SELECT derives from them, derived once per state of the mailbox, so that the
+    /// SELECT of a big mailbox nobody changed costs no work per message.
+    func selectSnapshot(of mailbox: MailboxInfo) async throws -> SelectSnapshot {
+        let states = try await states(of: mailbox)
+        if let select = entries[mailbox.id]?.select, select.states.highestModSeq == states.highestModSeq,
+           entries[mailbox.id]?.uidValidity == mailbox.uidValidity {
+            return select
+        }
+        let snapshot = SelectSnapshot(states)
+        if entries[mailbox.id]?.uidValidity == mailbox.uidValidity, entries[mailbox.id]?.states.highestModSeq == states.highestModSeq {
+            entries[mailbox.id]?.select = snapshot
+        }
+        return snapshot
+    }
+
     /// How many message states are cached (for tests and metrics).
     var count: Int { cachedStates }
 
@@ -60,10 +109,14 @@ actor MailboxStateCache {
     }
 
     private func keep(_ states: MailboxStates, for mailbox: MailboxInfo) -> MailboxStates {
-        if let old = entries.removeValue(forKey: mailbox.id) { cachedStates -= old.states.states.count }
+        var select: SelectSnapshot?
+        if let old = entries.removeValue(forKey: mailbox.id) {
+            cachedStates -= old.states.states.count
+            if old.uidValidity == mailbox.uidValidity, old.states.highestModSeq == states.highestModSeq { select = old.select }
+        }
         guard states.states.count <= capacity else { return states }
         useCounter += 1
-        entries[mailbox.id] = Entry(uidValidity: mailbox.uidValidity, states: states, lastUse: useCounter)
+        entries[mailbox.id] = Entry(uidValidity: mailbox.uidValidity, states: states, lastUse: useCounter, select: select)
         cachedStates += states.states.count
         while cachedStates > capacity, let oldest = entries.min(by: { $0.value.lastUse < $1.value.lastUse }) {
             entries[oldest.key] = nil
@@ -74,7 +127,7 @@ actor MailboxStateCache {
 
     /// Brings `states` forward by `changes` (changed messages upserted unless older, expunged UIDs removed).
     static func apply(_ changes: MailboxChanges, to states: inout MailboxStates) {
-        var cache = MessageCache(states.states)
+        var cache = MessageCache(ascending: states.states)
         cache.apply(changed: changes.changed, expunged: changes.expunged)
         states.states = cache.messages
         states.highestModSeq = max(states.highestModSeq, changes.highestModSeq)

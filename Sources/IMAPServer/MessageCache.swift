@@ -18,6 +18,11 @@ import MailStore
 struct MessageCache: Sendable {
     private(set) var messages: [MessageState]
 
+    /// States the store returned (`MailboxStates` are in ascending UID order): kept as they are, shared, not checked.
+    init(ascending states: [MessageState]) {
+        messages = states
+    }
+
     init(_ states: [MessageState]) {
         var messages = states
         if !Self.isAscending(messages) { messages.sort { $0.uid < $1.uid } }

@@ -94,7 +94,7 @@ extension IMAPSession {
         try await synchronize()
         guard let current = selected else { throw CommandFailure.bad("no mailbox selected") }
         if current.messages != nil { return current }
-        let cache = MessageCache(try await mailboxStates.states(of: current.info).states)
+        let cache = MessageCache(ascending: try await mailboxStates.states(of: current.info).states)
         selected?.messages = cache
         return try requireSelected()
     }

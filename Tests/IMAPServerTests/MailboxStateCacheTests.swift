@@ -1,4 +1,5 @@
 @testable import IMAPServer
+import IMAPProtocol
 import MailCore
 import MailStore
 import MailStoreSQLite
@@ -57,6 +58,26 @@ import Testing
         #expect(cached.highestModSeq == fresh.highestModSeq)
         #expect(cached.states.map(\.uid) == [1, 2, 4, 6, 7, 8, 9, 10, 11, 12, 13])
         #expect(await cache.count == 11)
+    }
+
+    @Test("what SELECT derives (view seed, first unseen, keywords) follows the mailbox's changes")
+    func selectSnapshot() async throws {
+        let fixture = try await Fixture()
+        let inbox = try await fixture.mailbox("INBOX")
+        try await fixture.append(5, to: inbox)
+        let cache = MailboxStateCache(store: fixture.store, capacity: 1_000)
+        let before = try await cache.selectSnapshot(of: inbox)
+        #expect(before.seed.uids == [1, 2, 3, 4, 5] && before.firstUnseen == 1 && before.keywords.isEmpty)
+        #expect(try await cache.selectSnapshot(of: inbox).states.highestModSeq == before.states.highestModSeq)
+
+        _ = try await fixture.store.setFlags(MessageFlags(system: [.seen]), operation: .add, uids: [1, 2], in: inbox.id, unchangedSince: nil)
+        _ = try await fixture.store.setFlags(MessageFlags(names: ["Work", "$Forwarded"]), operation: .add, uids: [4], in: inbox.id, unchangedSince: nil)
+        let after = try await cache.selectSnapshot(of: inbox)
+        #expect(after.firstUnseen == 3)
+        #expect(after.keywords.map(\.rawValue) == ["$Forwarded", "Work"])
+        #expect(after.seed.flags[1] == [.seen] && after.seed.flags[3] == [])
+        #expect(after.seed.flags[4] == [Flag("Work"), Flag("$Forwarded")])
+        #expect(after.states.states == (try await fixture.store.messageStates(in: inbox.id)).states)
     }
 
     @Test("a mailbox deleted and created again is read afresh, never served the old one's states")
