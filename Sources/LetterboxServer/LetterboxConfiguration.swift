@@ -114,8 +114,9 @@ public struct LetterboxConfiguration: Sendable, Equatable {
         /// `imap.idle_timeout` (seconds): autologout of logged-in sessions, in IDLE or not; at least 1800 (RFC 9051 §5.4).
         /// Default 1860.
         public var idleTimeoutSeconds = 1860
-        /// `imap.state_cache_messages`: message states (about 60 bytes each) of recently selected mailboxes the server
-        /// keeps for every session's SELECT. Default 500,000 (about 30 MB); 0 reads the store at each SELECT.
+        /// `imap.state_cache_messages`: message states (about 100 bytes each, with their SELECT view) of recently
+        /// selected mailboxes the server keeps for every session's SELECT. Default 500,000 (about 50 MB); 0 reads the
+        /// store at each SELECT.
         public var stateCacheMessages = 500_000
     }
 

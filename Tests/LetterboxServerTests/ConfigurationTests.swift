@@ -37,6 +37,8 @@ import Testing
             login_cache_size = 0
             [dns]
             servers = ["127.0.0.1:5353"]
+            [imap]
+            state_cache_messages = 0
             [log]
             level = "debug"
             """)
@@ -49,6 +51,7 @@ import Testing
         #expect(configuration.allowCleartextAuthentication && configuration.minimumPasswordLength == 12)
         #expect(configuration.credentialIterations == 200_000 && configuration.loginCacheSize == 0)
         #expect(configuration.dnsServers == ["127.0.0.1:5353"] && configuration.logLevel == "debug")
+        #expect(configuration.imap.stateCacheMessages == 0 && LetterboxConfiguration().imap.stateCacheMessages == 500_000)
     }
 
     @Test(arguments: [
@@ -61,6 +64,7 @@ import Testing
         ("[log]\nlevel = \"loud\"", ConfigurationError(key: "log.level", value: "loud", problem: "must be one of trace, debug, info, notice, warning, error, critical")),
         ("[dns]\nservers = [\"resolver\"]", ConfigurationError(key: "dns.servers", value: "resolver", problem: "expected HOST:PORT, e.g. 127.0.0.1:53")),
         ("hostname = \"bad host\"", ConfigurationError(key: "hostname", value: "bad host", problem: "not a valid host name")),
+        ("[imap]\nstate_cache_messages = -1", ConfigurationError(key: "imap.state_cache_messages", value: "-1", problem: "must be between 0 and 100000000")),
     ])
     func badValuesNameKeyValueAndProblem(_ toml: String, _ expected: ConfigurationError) {
         #expect(throws: expected) { _ = try LetterboxConfiguration.parse(toml: toml) }
