@@ -22,13 +22,18 @@ public enum OutlookAutodiscover {
     /// are never resolved.
     public static func emailAddress(inRequest body: [UInt8]) throws(RequestError) -> String {
         let reader = RequestReader()
-        let parser = XMLParser(data: Data(body))
-        parser.shouldResolveExternalEntities = false
-        parser.shouldProcessNamespaces = true
-        parser.delegate = reader
+        // The parser lives and dies inside the lock (its libxml2 context included).
+        let (parsed, parserError) = XMLParsing.serialized {
+            let parser = XMLParser(data: Data(body))
+            parser.shouldResolveExternalEntities = false
+            parser.shouldProcessNamespaces = true
+            parser.delegate = reader
+            let parsed = parser.parse()
+            return (parsed, parser.parserError.map { "\($0.localizedDescription)" })
+        }
         // Some XMLParser builds report success for a truncated document, so the reader also checks the root closed.
-        guard parser.parse(), reader.error == nil, reader.rootClosed else {
-            throw .malformed(reader.error ?? parser.parserError.map { "\($0.localizedDescription)" } ?? "not well-formed XML")
+        guard parsed, reader.error == nil, reader.rootClosed else {
+            throw .malformed(reader.error ?? parserError ?? "not well-formed XML")
         }
         let address = reader.emailAddress.trimmingCharacters(in: .whitespacesAndNewlines)
         guard reader.sawAddress, !address.isEmpty else { throw .missingEmailAddress }
@@ -75,6 +80,20 @@ public enum OutlookAutodiscover {
         if type == "SMTP" { lines += ["        <UsePOPAuth>on</UsePOPAuth>", "        <SMTPLast>off</SMTPLast>"] }
         lines.append("      </Protocol>")
         return lines
+    }
+}
+
+/// Runs Foundation's `XMLParser` one document at a time in the whole process. On Linux it is libxml2 behind
+/// swift-corelibs-foundation, which is not safe to run on several threads at once: two autodiscover requests parsed
+/// together crashed the test process (Illegal instruction in `_NSXMLParserStartElementNs`), and would have crashed the
+/// server the same way. Requests are small and rare, so waiting for the lock costs nothing that matters.
+public enum XMLParsing {
+    private static let lock = NSLock()
+
+    public static func serialized<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
     }
 }
 

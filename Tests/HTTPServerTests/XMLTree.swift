@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
+import HTTPServer
 
 /// A parsed XML element (test helper): parsing with Foundation's XMLParser proves the document is well-formed.
 final class XMLNode {
@@ -27,10 +28,12 @@ final class XMLNode {
     /// The root element, or nil when the text is not well-formed XML.
     static func parse(_ text: String) -> XMLNode? {
         let builder = Builder()
-        let parser = XMLParser(data: Data(text.utf8))
-        parser.delegate = builder
-        guard parser.parse() else { return nil }
-        return builder.root
+        let parsed = XMLParsing.serialized {  // libxml2 behind XMLParser: one parse at a time in the process
+            let parser = XMLParser(data: Data(text.utf8))
+            parser.delegate = builder
+            return parser.parse()
+        }
+        return parsed ? builder.root : nil
     }
 
     private final class Builder: NSObject, XMLParserDelegate {
