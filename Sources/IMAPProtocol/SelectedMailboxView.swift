@@ -58,8 +58,8 @@ public struct SelectedMailboxView: Hashable, Sendable {
     /// Built once per mailbox state and shared by every session that selects it (copy-on-write: a session copies the
     /// tables only when its client's knowledge first differs from the snapshot's).
     public struct Seed: Sendable {
-        public let uids: [UInt32]
-        public let flags: [UInt32: Set<Flag>]
+        public private(set) var uids: [UInt32]
+        public private(set) var flags: [UInt32: Set<Flag>]
 
         public init(messages: [Message]) {
             // SELECT passes the store's messages in UID order: one pass, no sort, unless they are not.
@@ -75,6 +75,29 @@ public struct SelectedMailboxView: Hashable, Sendable {
             }
             self.uids = uids
             self.flags = flags
+        }
+
+        /// Brings the seed forward: `expunged` UIDs leave, `changed` messages get their flags (a UID above every UID
+        /// of the seed is a new message). Work in the number of changes, plus one copy of the tables when sessions
+        /// still share them.
+        public mutating func update(changed: [Message], expunged: [UInt32]) {
+            if !expunged.isEmpty {
+                let gone = Set(expunged.filter { flags[$0] != nil })
+                if !gone.isEmpty {
+                    uids.removeAll { gone.contains($0) }
+                    for uid in gone { flags[uid] = nil }
+                }
+            }
+            for message in changed.sorted(by: { $0.uid < $1.uid }) {
+                if flags[message.uid] == nil {
+                    if let last = uids.last, message.uid < last {  // not expected (new UIDs ascend); kept in order
+                        uids.insert(message.uid, at: uids.firstIndex { $0 > message.uid } ?? uids.count)
+                    } else {
+                        uids.append(message.uid)
+                    }
+                }
+                flags[message.uid] = message.flags
+            }
         }
     }
 

@@ -4,12 +4,13 @@ import MailStore
 /// What SELECT needs of a mailbox beyond its states, derived from them once and shared: the view's seed (UIDs and
 /// flags), the first unseen message and the keywords in use.
 struct SelectSnapshot: Sendable {
-    let states: MailboxStates
-    let seed: SelectedMailboxView.Seed
+    private(set) var states: MailboxStates
+    private(set) var seed: SelectedMailboxView.Seed
     /// Sequence number of the first message without \Seen, before any session's EXPUNGE.
-    let firstUnseen: Int?
-    /// Keywords in use, each once, sorted case-insensitively.
-    let keywords: [Flag]
+    private(set) var firstUnseen: Int?
+    /// Keywords in use, each once, sorted case-insensitively. Brought forward by union, as Dovecot's keyword list is:
+    /// a keyword no message carries any more may stay listed (FLAGS may name flags no message has).
+    private(set) var keywords: [Flag]
 
     init(_ states: MailboxStates) {
         var messages: [SelectedMailboxView.Message] = []
@@ -30,6 +31,27 @@ struct SelectSnapshot: Sendable {
         self.firstUnseen = firstUnseen
         self.keywords = keywords.sorted { $0.rawValue.lowercased() < $1.rawValue.lowercased() }
     }
+
+    /// This snapshot brought forward to `states`, which are these states with `changes` applied: the seed and the
+    /// keywords are updated by the changes alone; the first unseen is found again with a scan of the flags only.
+    func updated(by changes: MailboxChanges, to states: MailboxStates) -> SelectSnapshot {
+        var next = self
+        next.states = states
+        next.seed.update(
+            changed: changes.changed.map { SelectedMailboxView.Message(uid: $0.uid, flags: Conversions.flags($0.flags)) },
+            expunged: changes.expunged)
+        next.firstUnseen = states.states.firstIndex { !$0.flags.system.contains(.seen) }.map { $0 + 1 }
+        var known = Set(keywords)
+        var added = false
+        for record in changes.changed {
+            for name in record.flags.keywords where known.insert(Flag(name)).inserted {
+                next.keywords.append(Flag(name))
+                added = true
+            }
+        }
+        if added { next.keywords.sort { $0.rawValue.lowercased() < $1.rawValue.lowercased() } }
+        return next
+    }
 }
 
 /// The message states of recently selected mailboxes, shared by every session of the server, so that SELECT of a big
@@ -45,7 +67,8 @@ struct SelectSnapshot: Sendable {
 /// - At most `capacity` message states are kept in all; the least recently used mailboxes go first, and a mailbox larger
 ///   than the whole capacity is read each time and not kept.
 /// - Reentrancy: while one refresh awaits the store, another may finish first; the newer snapshot (higher modseq) wins.
-/// - An entry's `SelectSnapshot`, once derived, matches its states: it is dropped whenever the states move forward.
+/// - An entry's `SelectSnapshot`, once derived, matches its states: when the states move forward by some changes it is
+///   brought forward by the same changes, otherwise dropped and derived again when SELECT next asks.
 actor MailboxStateCache {
     private struct Entry {
         var uidValidity: UInt32
@@ -74,7 +97,11 @@ actor MailboxStateCache {
                 return try await load(mailbox)  // evicted or replaced while we waited
             }
             if changes.highestModSeq > current.states.highestModSeq {
+                let base = current.states
                 Self.apply(changes, to: &current.states)
+                // What SELECT derives follows by the changes alone, when it was derived from the states just updated.
+                let select = current.select.flatMap { $0.states.highestModSeq == base.highestModSeq ? $0.updated(by: changes, to: current.states) : nil }
+                return keep(current.states, for: mailbox, select: select)
             }
             return keep(current.states, for: mailbox)
         }
@@ -108,11 +135,11 @@ actor MailboxStateCache {
         return keep(states, for: mailbox)
     }
 
-    private func keep(_ states: MailboxStates, for mailbox: MailboxInfo) -> MailboxStates {
-        var select: SelectSnapshot?
+    private func keep(_ states: MailboxStates, for mailbox: MailboxInfo, select updated: SelectSnapshot? = nil) -> MailboxStates {
+        var select = updated
         if let old = entries.removeValue(forKey: mailbox.id) {
             cachedStates -= old.states.states.count
-            if old.uidValidity == mailbox.uidValidity, old.states.highestModSeq == states.highestModSeq { select = old.select }
+            if select == nil, old.uidValidity == mailbox.uidValidity, old.states.highestModSeq == states.highestModSeq { select = old.select }
         }
         guard states.states.count <= capacity else { return states }
         useCounter += 1

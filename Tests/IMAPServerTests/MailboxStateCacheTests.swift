@@ -78,6 +78,19 @@ import Testing
         #expect(after.seed.flags[1] == [.seen] && after.seed.flags[3] == [])
         #expect(after.seed.flags[4] == [Flag("Work"), Flag("$Forwarded")])
         #expect(after.states.states == (try await fixture.store.messageStates(in: inbox.id)).states)
+
+        // Brought forward by appends, expunges and flag changes, it equals a snapshot derived afresh.
+        try await fixture.append(3, to: inbox)
+        _ = try await fixture.store.setFlags(MessageFlags(system: [.deleted, .seen]), operation: .add, uids: [3, 6], in: inbox.id, unchangedSince: nil)
+        _ = try await fixture.store.expunge(in: inbox.id, uids: nil)
+        _ = try await fixture.store.setFlags(MessageFlags(system: [.seen]), operation: .add, uids: [4, 5], in: inbox.id, unchangedSince: nil)
+        let updated = try await cache.selectSnapshot(of: inbox)
+        let fresh = SelectSnapshot(try await fixture.store.messageStates(in: inbox.id))
+        #expect(updated.states.states == fresh.states.states && updated.states.highestModSeq == fresh.states.highestModSeq)
+        #expect(updated.seed.uids == [1, 2, 4, 5, 7, 8] && updated.seed.uids == fresh.seed.uids)
+        #expect(updated.seed.flags == fresh.seed.flags)
+        #expect(updated.firstUnseen == 5 && updated.firstUnseen == fresh.firstUnseen)
+        #expect(updated.keywords == fresh.keywords)
     }
 
     @Test("a mailbox deleted and created again is read afresh, never served the old one's states")
