@@ -120,6 +120,10 @@ public struct MessageRecord: Hashable, Sendable {
         self.size = size
         self.blob = blob
     }
+
+    public init(_ state: MessageState, blob: BlobID) {
+        self.init(uid: state.uid, modSeq: state.modSeq, flags: state.flags, internalDate: state.internalDate, size: state.size, blob: blob)
+    }
 }
 
 /// A message's state without its blob id: what an IMAP session keeps of each message of its selected mailbox (about

@@ -24,15 +24,28 @@ extension PostgresMailStore {
             subscribed: subscribed)
     }
 
-    static let messageSelect = "SELECT uid, modseq, flags, keywords, internal_date, zone, size, blob FROM message"
+    /// The columns of a `MessageState`, in the order `state(from:)` decodes them.
+    static let stateColumns = "uid, modseq, flags, keywords, internal_date, zone, size"
+    static let messageSelect = "SELECT \(stateColumns), blob FROM message"
 
+    /// A row of `SELECT stateColumns`.
+    static func state(from row: PostgresRow) throws -> MessageState {
+        state(try row.decode((Int, Int, Int, String, Int, Int, Int).self))
+    }
+
+    /// A row of `messageSelect`.
     static func message(from row: PostgresRow) throws -> MessageRecord {
         let (uid, modSeq, flags, keywords, date, zone, size, blob) = try row.decode((Int, Int, Int, String, Int, Int, Int, String).self)
         guard let blobID = BlobID(hex: blob) else { throw MailStoreError.storage("message \(uid) has a malformed blob id") }
-        return MessageRecord(
+        return MessageRecord(state((uid, modSeq, flags, keywords, date, zone, size)), blob: blobID)
+    }
+
+    private static func state(_ columns: (Int, Int, Int, String, Int, Int, Int)) -> MessageState {
+        let (uid, modSeq, flags, keywords, date, zone, size) = columns
+        return MessageState(
             uid: UID(uid), modSeq: ModSeq(modSeq),
             flags: MessageFlags(system: SystemFlags(rawValue: flags), keywords: keywords.split(separator: " ").map(String.init)),
-            internalDate: InternalDate(secondsSince1970: Int64(date), zoneOffsetMinutes: zone), size: size, blob: blobID)
+            internalDate: InternalDate(secondsSince1970: Int64(date), zoneOffsetMinutes: zone), size: size)
     }
 
     static func insertMailbox(

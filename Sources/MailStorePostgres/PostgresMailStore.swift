@@ -200,25 +200,29 @@ public final class PostgresMailStore: MailStore {
     }
 
     public func messageStates(in mailbox: MailboxID) async throws -> MailboxStates {
-        // One snapshot (REPEATABLE READ), so the HIGHESTMODSEQ matches the rows, as in `changes(in:since:)`.
+        let logger = logger
+        return try await readSnapshot(of: mailbox) { connection, _, highest in
+            let states = try await connection.rows(
+                "SELECT \(unescaped: Self.stateColumns) FROM message WHERE mailbox_id = \(mailbox.rawValue) ORDER BY uid", logger: logger
+            ).map(Self.state(from:))
+            return MailboxStates(states: states, highestModSeq: highest)
+        }
+    }
+
+    /// Runs `body` in one read-only REPEATABLE READ transaction, after reading the mailbox's UIDNEXT and HIGHESTMODSEQ
+    /// in it: everything `body` reads belongs to the same snapshot as those two.
+    private func readSnapshot<T: Sendable>(
+        of mailbox: MailboxID, _ body: @Sendable (PostgresConnection, _ uidNext: UID, _ highestModSeq: ModSeq) async throws -> T
+    ) async throws -> T {
         let logger = logger
         return try await database.transaction { connection in
             try await connection.run("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
             guard let box = try await connection.rows(
-                "SELECT highest_modseq FROM mailbox WHERE id = \(mailbox.rawValue)", logger: logger).first else {
+                "SELECT uid_next, highest_modseq FROM mailbox WHERE id = \(mailbox.rawValue)", logger: logger).first else {
                 throw MailStoreError.mailboxNotFound(mailbox.description)
             }
-            let highest = try box.decode(Int.self)
-            let states = try await connection.rows("""
-                SELECT uid, modseq, flags, keywords, internal_date, zone, size FROM message WHERE mailbox_id = \(mailbox.rawValue) ORDER BY uid
-                """, logger: logger).map { row in
-                let (uid, modSeq, flags, keywords, date, zone, size) = try row.decode((Int, Int, Int, String, Int, Int, Int).self)
-                return MessageState(
-                    uid: UID(uid), modSeq: ModSeq(modSeq),
-                    flags: MessageFlags(system: SystemFlags(rawValue: flags), keywords: keywords.split(separator: " ").map(String.init)),
-                    internalDate: InternalDate(secondsSince1970: Int64(date), zoneOffsetMinutes: zone), size: size)
-            }
-            return MailboxStates(states: states, highestModSeq: ModSeq(highest))
+            let (uidNext, highest) = try box.decode((Int, Int).self)
+            return try await body(connection, UID(uidNext), ModSeq(highest))
         }
     }
 
@@ -254,22 +258,15 @@ public final class PostgresMailStore: MailStore {
     }
 
     public func changes(in mailbox: MailboxID, since modSeq: ModSeq) async throws -> MailboxChanges {
-        // One snapshot for all three reads (REPEATABLE READ), so the highest modseq matches the rows returned.
         let logger = logger
-        return try await database.transaction { connection in
-            try await connection.run("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
-            guard let box = try await connection.rows(
-                "SELECT uid_next, highest_modseq FROM mailbox WHERE id = \(mailbox.rawValue)", logger: logger).first else {
-                throw MailStoreError.mailboxNotFound(mailbox.description)
-            }
-            let (uidNext, highest) = try box.decode((Int, Int).self)
+        return try await readSnapshot(of: mailbox) { connection, uidNext, highest in
             let changed = try await connection.rows(
                 "\(unescaped: Self.messageSelect) WHERE mailbox_id = \(mailbox.rawValue) AND modseq > \(Int(modSeq)) ORDER BY uid", logger: logger
             ).map(Self.message(from:))
             let expunged = try await connection.rows(
                 "SELECT uid FROM expunged WHERE mailbox_id = \(mailbox.rawValue) AND modseq > \(Int(modSeq)) ORDER BY uid", logger: logger
             ).map { UID(try $0.decode(Int.self)) }
-            return MailboxChanges(changed: changed, expunged: expunged, highestModSeq: ModSeq(highest), uidNext: UID(uidNext))
+            return MailboxChanges(changed: changed, expunged: expunged, highestModSeq: highest, uidNext: uidNext)
         }
     }
 

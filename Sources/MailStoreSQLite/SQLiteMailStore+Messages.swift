@@ -8,7 +8,9 @@ import MailStore
 /// (`uid IN (SELECT value FROM json_each(?))`, SQLite ≥ 3.38), so any number of UIDs uses the same statement and the
 /// primary key (mailbox_id, uid). Rows are read by column position.
 extension SQLiteMailStore {
-    static let messageSelect = "SELECT uid, modseq, flags, keywords, internal_date, zone, size, blob FROM message"
+    /// The columns of a `MessageState`, in the order `state(from:)` reads them.
+    static let stateColumns = "uid, modseq, flags, keywords, internal_date, zone, size"
+    static let messageSelect = "SELECT \(stateColumns), blob FROM message"
 
     /// The records a `messageSelect` query returns.
     static func fetchRecords(_ db: Database, sql: String, arguments: StatementArguments) throws -> [MessageRecord] {
@@ -26,16 +28,20 @@ extension SQLiteMailStore {
             arguments: [mailbox.rawValue, jsonList(uids)])
     }
 
-    /// A row of `messageSelect`, by column position.
-    static func message(from row: Row) throws -> MessageRecord {
+    /// The first columns of a row (`stateColumns`), by position.
+    static func state(from row: Row) -> MessageState {
         let keywordText: String = row[3]
-        let hex: String = row[7]
-        guard let blob = BlobID(hex: hex) else { throw MailStoreError.storage("invalid blob id '\(hex)' in the message table") }
-        return MessageRecord(
+        return MessageState(
             uid: UID(row[0] as Int64), modSeq: row[1],
             flags: MessageFlags(system: SystemFlags(rawValue: row[2]), keywords: keywordText.isEmpty ? [] : keywordText.split(separator: " ").map(String.init)),
-            internalDate: InternalDate(secondsSince1970: row[4], zoneOffsetMinutes: row[5]),
-            size: row[6], blob: blob)
+            internalDate: InternalDate(secondsSince1970: row[4], zoneOffsetMinutes: row[5]), size: row[6])
+    }
+
+    /// A row of `messageSelect`, by column position.
+    static func message(from row: Row) throws -> MessageRecord {
+        let hex: String = row[7]
+        guard let blob = BlobID(hex: hex) else { throw MailStoreError.storage("invalid blob id '\(hex)' in the message table") }
+        return MessageRecord(state(from: row), blob: blob)
     }
 
     /// `[1,2,3]`: UIDs as one bindable value for `json_each`.

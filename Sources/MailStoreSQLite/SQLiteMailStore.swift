@@ -173,17 +173,11 @@ public final class SQLiteMailStore: MailStore {
                 db.cachedStatement(sql: "SELECT highest_modseq FROM mailbox WHERE id = ?"), arguments: [mailbox.rawValue]) else {
                 throw MailStoreError.mailboxNotFound(mailbox.description)
             }
-            let rows = try Row.fetchCursor(db.cachedStatement(sql: """
-                SELECT uid, modseq, flags, keywords, internal_date, zone, size FROM message WHERE mailbox_id = ? ORDER BY uid
-                """), arguments: [mailbox.rawValue])
+            let rows = try Row.fetchCursor(
+                db.cachedStatement(sql: "SELECT \(Self.stateColumns) FROM message WHERE mailbox_id = ? ORDER BY uid"),
+                arguments: [mailbox.rawValue])
             var states: [MessageState] = []
-            while let row = try rows.next() {
-                let keywords: String = row[3]
-                states.append(MessageState(
-                    uid: UID(row[0] as Int64), modSeq: row[1],
-                    flags: MessageFlags(system: SystemFlags(rawValue: row[2]), keywords: keywords.isEmpty ? [] : keywords.split(separator: " ").map(String.init)),
-                    internalDate: InternalDate(secondsSince1970: row[4], zoneOffsetMinutes: row[5]), size: row[6]))
-            }
+            while let row = try rows.next() { states.append(Self.state(from: row)) }
             return MailboxStates(states: states, highestModSeq: ModSeq(highest))
         }
     }
@@ -227,10 +221,8 @@ public final class SQLiteMailStore: MailStore {
                 throw MailStoreError.mailboxNotFound(mailbox.description)
             }
             let changed = try Self.fetchRecords(
-                db, sql: """
-                    SELECT uid, modseq, flags, keywords, internal_date, zone, size, blob FROM message INDEXED BY message_modseq
-                    WHERE mailbox_id = ? AND modseq > ? ORDER BY uid
-                    """, arguments: [mailbox.rawValue, modSeq])
+                db, sql: "\(Self.messageSelect) INDEXED BY message_modseq WHERE mailbox_id = ? AND modseq > ? ORDER BY uid",
+                arguments: [mailbox.rawValue, modSeq])
             let expunged = try UID.fetchAll(
                 db.cachedStatement(sql: "SELECT uid FROM expunged INDEXED BY expunged_modseq WHERE mailbox_id = ? AND modseq > ? ORDER BY uid"),
                 arguments: [mailbox.rawValue, modSeq])
