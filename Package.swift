@@ -124,7 +124,7 @@ let package = Package(
         // Tests.
         .target(
             name: "MailTestSupport",
-            dependencies: ["MailCore", "MailStore", nioCore, nioPosix],
+            dependencies: ["MailCore", "MailStore", "DNS", nioCore, nioPosix],
             path: "Tests/MailTestSupport",
             swiftSettings: strict
         ),
@@ -133,10 +133,10 @@ let package = Package(
         .testTarget(name: "SASLTests", dependencies: ["SASL", "MailCore"], swiftSettings: strict),
         .testTarget(
             name: "MailAuthTests",
-            dependencies: ["MailAuth", "MailCore", "DNS", crypto, cryptoExtras, nioCore, nioPosix],
+            dependencies: ["MailAuth", "MailCore", "DNS", "MailTestSupport", crypto, cryptoExtras, nioCore, nioPosix],
             swiftSettings: strict
         ),
-        .testTarget(name: "DNSTests", dependencies: ["DNS", "MailCore", nioCore, nioPosix], swiftSettings: strict),
+        .testTarget(name: "DNSTests", dependencies: ["DNS", "MailCore", "MailTestSupport", nioCore, nioPosix], swiftSettings: strict),
         .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol", "MailCore", nioCore], swiftSettings: strict),
         .testTarget(name: "IMAPProtocolTests", dependencies: ["IMAPProtocol", "MailCore", "MIME", nioCore], swiftSettings: strict),
         .testTarget(

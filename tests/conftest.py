@@ -42,10 +42,17 @@ def wait_for(predicate, timeout=30.0, what="condition", process=None):
 
 
 def free_dns_port():
-    """A loopback port free for UDP and TCP alike, below the kernel's ephemeral range (32768 and up), so that no
-    outgoing connection of a busy test run takes it between this check and dnsmasq binding it."""
+    """A loopback port free for UDP and TCP alike, below the kernel's ephemeral range (ip_local_port_range, usually
+    32768 and up), so that no outgoing connection of a busy test run takes it between this check and dnsmasq binding
+    it."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            upper = min(int(f.read().split()[0]), 32768)
+    except (OSError, ValueError, IndexError):
+        upper = 32768
+    lower = upper - 10000 if upper > 12000 else 1024
     for _ in range(500):
-        port = random.randrange(20000, 32768)
+        port = random.randrange(lower, upper)
         try:
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp, socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
                 udp.bind(("127.0.0.1", port))
@@ -53,7 +60,7 @@ def free_dns_port():
         except OSError:
             continue
         return port
-    raise AssertionError("no free port for dnsmasq in 20000-32767")
+    raise AssertionError(f"no free port for dnsmasq in {lower}-{upper - 1}")
 
 
 def dns_answers(port, name="letterbox.invalid"):

@@ -1,5 +1,6 @@
 import Foundation
 import MailCore
+import MailTestSupport
 import NIOCore
 import NIOPosix
 import Testing
@@ -28,7 +29,7 @@ struct DnsmasqIntegrationTests {
 
     @Test("MX, TXT, A, AAAA, PTR, TLSA, NXDOMAIN and NODATA")
     func lookups() async throws {
-        try await Dnsmasq.with(zone: Self.zone) { resolver in
+        try await Dnsmasq.with(zone: Self.zone) { resolver, _ in
             let mx = try await resolver.mx(DomainName("example.test")!)
             #expect(Set(mx) == [MXRecord(preference: 10, exchange: "mx1.example.test"),
                                 MXRecord(preference: 20, exchange: "mx2.example.test"),
@@ -48,7 +49,7 @@ struct DnsmasqIntegrationTests {
 
     @Test("a truncated UDP answer is fetched again over TCP")
     func tcpFallback() async throws {
-        try await Dnsmasq.with(zone: Self.zone) { resolver in
+        try await Dnsmasq.with(zone: Self.zone) { resolver, _ in
             let records = try await resolver.txt(DomainName("big.example.test")!)
             #expect(records.count == 12)
             #expect(records.allSatisfy { $0.hasPrefix("record ") && $0.count > 180 })
@@ -57,7 +58,7 @@ struct DnsmasqIntegrationTests {
 
     @Test("MX selection: ordered hosts, implicit MX, null MX")
     func mailExchangers() async throws {
-        try await Dnsmasq.with(zone: Self.zone) { resolver in
+        try await Dnsmasq.with(zone: Self.zone) { resolver, _ in
             guard case .hosts(let hosts) = try await MailExchangers.resolve(DomainName("example.test")!, using: resolver) else {
                 Issue.record("expected hosts")
                 return
@@ -75,7 +76,7 @@ struct DnsmasqIntegrationTests {
         defer { silent.close(promise: nil) }
         let silentPort = silent.localAddress?.port ?? 0
         // 2 s: long enough for the answering server under a loaded test run, short enough to show the silent one is skipped.
-        try await Dnsmasq.with(zone: Self.zone, before: ["127.0.0.1:\(silentPort)"], timeout: .seconds(2)) { (resolver: DNSResolver) async throws in
+        try await Dnsmasq.with(zone: Self.zone, before: ["127.0.0.1:\(silentPort)"], timeout: .seconds(2)) { (resolver: DNSResolver, _: Int) async throws in
             #expect(try await resolver.a(DomainName("mx2.example.test")!) == [IPv4Address(127, 0, 0, 11)])
         }
         var configuration = DNSResolverConfiguration()
@@ -85,95 +86,5 @@ struct DnsmasqIntegrationTests {
         let start = ContinuousClock.now
         await #expect(throws: DNSError.timeout) { try await lonely.a(DomainName("mx2.example.test")!) }
         #expect(ContinuousClock.now - start < .seconds(15), "gives up (2 attempts of 200 ms, plus a loaded machine), never hangs")
-    }
-}
-
-/// Runs dnsmasq in the foreground for the duration of a test.
-enum Dnsmasq {
-    static let binary: String? = ["/usr/sbin/dnsmasq", "/usr/bin/dnsmasq", "/usr/local/sbin/dnsmasq"]
-        .first { FileManager.default.isExecutableFile(atPath: $0) }
-
-    /// A loopback port free for UDP and TCP alike, below the kernel's ephemeral range (32768 and up), so that no
-    /// outgoing connection of a busy parallel test run takes it between this check and dnsmasq binding it.
-    static func freePort() async throws -> Int {
-        for _ in 0..<500 {
-            let port = Int.random(in: 20000..<32768)
-            guard let udp = try? await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .bind(host: "127.0.0.1", port: port).get() else { continue }
-            defer { udp.close(promise: nil) }
-            guard let tcp = try? await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .bind(host: "127.0.0.1", port: port).get() else { continue }
-            try await tcp.close()
-            return port
-        }
-        throw DNSError.timeout
-    }
-
-    /// Runs `body` against dnsmasq serving `zone`; the resolver waits `timeout` per query. That is generous on purpose:
-    /// the tests run in parallel on a cooperative pool as wide as the machine (two threads here), and CPU-bound tests
-    /// (PBKDF2, MIME, hashing) can keep the task that reads the answer from running for seconds while the deadline's
-    /// timer fires. CI failed twice that way with 1 s and 5 s; these tests are about answers, not latency. If dnsmasq
-    /// exits before answering (its port was taken after all), it is started again on another port, up to three times.
-    static func with(
-        zone: [String], before: [String] = [], timeout: Duration = .seconds(30),
-        _ body: (DNSResolver) async throws -> Void
-    ) async throws {
-        guard let binary else { return }
-        for attempt in 1...3 {
-            let started = try await withServer(binary: binary, zone: zone, before: before, timeout: timeout, isLastAttempt: attempt == 3, body)
-            if started { return }
-        }
-    }
-
-    /// Returns false when dnsmasq exited before it answered and another attempt may follow.
-    private static func withServer(
-        binary: String, zone: [String], before: [String], timeout: Duration, isLastAttempt: Bool,
-        _ body: (DNSResolver) async throws -> Void
-    ) async throws -> Bool {
-        let port = try await freePort()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dnsmasq-\(port)-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let config = directory.appendingPathComponent("dnsmasq.conf")
-        let settings = ["port=\(port)", "listen-address=127.0.0.1", "bind-interfaces", "no-resolv", "no-hosts",
-                        "user=\(NSUserName())", "log-queries", "log-facility=\(directory.path)/dnsmasq.log"]
-        try (settings + zone).joined(separator: "\n").appending("\n").write(to: config, atomically: true, encoding: .utf8)
-
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["--keep-in-foreground", "--conf-file=\(config.path)", "--pid-file="]
-        try process.run()
-        defer {
-            // SIGKILL: the child inherits the test process's blocked-signal mask, so SIGTERM would stay pending forever.
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-
-        var configuration = DNSResolverConfiguration()
-        configuration.servers = before + ["127.0.0.1:\(port)"]
-        configuration.timeout = timeout
-        let resolver = try DNSResolver(configuration: configuration)
-        // Ready when it answers: poll with a short deadline instead of sleeping.
-        var probe = DNSResolverConfiguration()
-        probe.servers = ["127.0.0.1:\(port)"]
-        probe.timeout = .milliseconds(100)
-        probe.attempts = 1
-        let prober = try DNSResolver(configuration: probe)
-        var ready = false
-        for _ in 0..<300 where !ready && process.isRunning {  // up to ~45 s on a loaded machine
-            do throws(DNSError) {
-                _ = try await prober.lookup("example.test", .soa)
-                ready = true
-            } catch .timeout, .serverFailure {
-                try await Task.sleep(for: .milliseconds(50))
-            } catch {
-                ready = true  // any definite answer means it is up
-            }
-        }
-        if !ready && !process.isRunning && !isLastAttempt { return false }
-        let log = (try? String(contentsOf: directory.appendingPathComponent("dnsmasq.log"), encoding: .utf8)) ?? ""
-        try #require(ready, "dnsmasq did not start on port \(port) (running: \(process.isRunning)): \(log.suffix(500))")
-        try await body(resolver)
-        return true
     }
 }

@@ -1,4 +1,5 @@
 import MailCore
+import MailTestSupport
 import Foundation
 import Testing
 @testable import MailAuth
@@ -84,7 +85,7 @@ struct DKIMDkimpyTests {
 @Suite("DKIM interop with OpenDKIM", .serialized,
        .enabled(if: Interop.opendkimTestmsg != nil, "opendkim-testmsg not installed (apt-get install opendkim-tools)"))
 struct DKIMOpenDKIMTests {
-    static let canIsolate = getuid() == 0 && Interop.dnsmasq != nil
+    static let canIsolate = getuid() == 0 && Dnsmasq.binary != nil
         && FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare")
         && ["/usr/sbin/ip", "/usr/bin/ip", "/sbin/ip", "/bin/ip"].contains { FileManager.default.isExecutableFile(atPath: $0) }
 

@@ -50,70 +50,10 @@ enum Interop {
     static let hasPyspf = pythonHas("spf, dns.resolver")
     static let opendkimTestmsg: String? = ["/usr/sbin/opendkim-testmsg", "/usr/bin/opendkim-testmsg"]
         .first { FileManager.default.isExecutableFile(atPath: $0) }
-    static let dnsmasq: String? = ["/usr/sbin/dnsmasq", "/usr/bin/dnsmasq"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
     static func temporaryDirectory() throws -> URL {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mailauth-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         return directory
-    }
-}
-
-/// dnsmasq in the foreground on 127.0.0.1 and a free port, serving `zone` (dnsmasq option lines), for one test.
-enum LoopbackDNS {
-    static func freePort() async throws -> Int {
-        let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
-        let port = channel.localAddress?.port ?? 0
-        try await channel.close()
-        return port
-    }
-
-    static func with(zone: [String], _ body: (DNSResolver, Int) async throws -> Void) async throws {
-        guard let binary = Interop.dnsmasq else { return }
-        let directory = try Interop.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        // A port free a moment ago can be taken before dnsmasq binds it: try a few ports.
-        for _ in 0..<3 {
-            let port = try await freePort()
-            let config = directory.appendingPathComponent("dnsmasq-\(port).conf")
-            let settings = ["port=\(port)", "listen-address=127.0.0.1", "bind-interfaces", "no-resolv", "no-hosts",
-                            "local=/test/", "user=\(NSUserName())", "log-facility=\(directory.path)/dnsmasq-\(port).log"]
-            try (settings + zone).joined(separator: "\n").appending("\n").write(to: config, atomically: true, encoding: .utf8)
-            let pid = try Interop.spawn([binary, "--keep-in-foreground", "--conf-file=\(config.path)", "--pid-file="])
-            defer {
-                // SIGKILL: the child inherits the test process's blocked-signal mask, so SIGTERM could stay pending.
-                kill(pid, SIGKILL)
-                _ = Interop.wait(pid)
-            }
-            guard try await isReady(port: port, pid: pid) else { continue }
-            var configuration = DNSResolverConfiguration()
-            configuration.servers = ["127.0.0.1:\(port)"]
-            configuration.timeout = .seconds(1)
-            try await body(try DNSResolver(configuration: configuration), port)
-            return
-        }
-        Issue.record("dnsmasq did not start (\(directory.path))")
-    }
-
-    /// Polls with short queries until dnsmasq answers (any definite answer), it exits, or about 5 seconds pass.
-    static func isReady(port: Int, pid: pid_t) async throws -> Bool {
-        var probe = DNSResolverConfiguration()
-        probe.servers = ["127.0.0.1:\(port)"]
-        probe.timeout = .milliseconds(100)
-        probe.attempts = 1
-        let prober = try DNSResolver(configuration: probe)
-        for _ in 0..<50 {
-            var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == pid { return false }
-            do throws(DNSError) {
-                _ = try await prober.a(DomainName("ready.test")!)
-                return true
-            } catch .timeout, .serverFailure {
-                try await Task.sleep(for: .milliseconds(50))
-            } catch {
-                return true
-            }
-        }
-        return false
     }
 }

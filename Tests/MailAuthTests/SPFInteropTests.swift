@@ -1,15 +1,17 @@
 import DNS
 import Foundation
 import MailCore
+import MailTestSupport
 import Testing
 @testable import MailAuth
 
 /// Letterbox's SPF results equal pyspf's on the same cases, both asking the same dnsmasq on loopback.
 /// Needs `apt-get install dnsmasq` and `pip install pyspf dnspython`.
 @Suite("SPF interop with pyspf", .serialized,
-       .enabled(if: Interop.hasPyspf && Interop.dnsmasq != nil, "pyspf/dnspython or dnsmasq missing (pip install pyspf dnspython; apt-get install dnsmasq)"))
+       .enabled(if: Interop.hasPyspf && Dnsmasq.binary != nil, "pyspf/dnspython or dnsmasq missing (pip install pyspf dnspython; apt-get install dnsmasq)"))
 struct SPFInteropTests {
     static let zone: [String] = [
+        "local=/test/",
         #"txt-record=pass.test,"v=spf1 ip4:192.0.2.1 -all""#,
         #"txt-record=cidr.test,"v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 ~all""#,
         #"txt-record=neutral.test,"v=spf1 ?all""#,
@@ -78,7 +80,7 @@ struct SPFInteropTests {
 
     @Test("same result as pyspf for every case")
     func sameAsPyspf() async throws {
-        try await LoopbackDNS.with(zone: Self.zone) { resolver, port in
+        try await Dnsmasq.with(zone: Self.zone) { resolver, port in
             let input = Self.cases.map { "\($0.0.isEmpty ? "<>" : $0.0) \($0.1)" }.joined(separator: "\n")
             let python = try Interop.python(Self.pyspfScript, arguments: [String(port)], stdin: input.bytes)
             let theirs = python.output.split(separator: "\n").map(String.init)

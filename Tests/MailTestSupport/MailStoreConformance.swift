@@ -1,5 +1,5 @@
 /// MailTestSupport: shared test machinery — the store conformance suite every backend passes, temp directories, and
-/// (added by each server's issue) port-0 harnesses and scripted clients.
+/// dnsmasq on loopback for DNS-backed tests, and (added by each server's issue) port-0 harnesses and scripted clients.
 import MailCore
 import MailStore
 import Testing
