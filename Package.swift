@@ -168,7 +168,7 @@ let package = Package(
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "MailCore", hummingbird], swiftSettings: strict),
         .testTarget(
             name: "LetterboxServerTests",
-            dependencies: ["ServerCore", "LetterboxServer", "MailStore", "Directory", "MailCore"],
+            dependencies: ["ServerCore", "LetterboxServer", "MailStore", "Directory", "MailCore", logging],
             swiftSettings: strict
         ),
     ]

@@ -111,6 +111,19 @@ def test_admin_commands_work_while_the_server_runs(server):
     assert code == 0, err
 
 
+def test_a_second_serve_on_the_same_data_directory_is_refused(server):
+    ports = [arg for service in ("smtp", "submission", "submissions", "imap", "imaps", "http") for arg in (f"--{service}", "127.0.0.1:0")]
+    result = subprocess.run([BIN, "serve", "--data-dir", str(server.data_dir), *ports], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert f"another letterbox serve (pid {server.pid}) is using it" in result.stderr, result.stderr
+    assert "Fatal error" not in result.stderr
+    assert server.process.poll() is None, "the first server runs on"
+    server.stop(signal.SIGKILL)
+    second = Server(server.data_dir)  # the kernel released the lock with the killed process
+    assert second.pid != server.pid
+    second.stop()
+
+
 def test_serve_dev_creates_the_demo_account_and_prints_how_to_connect(data_dir):
     first = Server(data_dir, dev=True)
     code, out, err = first.stop()

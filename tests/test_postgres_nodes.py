@@ -431,6 +431,10 @@ def test_migrate_store_keeps_uids_flags_and_modseqs(tmp_path, database):
         client.expunge()
         client.logout()
         before = imap_state(embedded)
+        refused = run("migrate-store", "--from", f"sqlite:{data_dir}", "--to", f"postgres:{database['url']}",
+                      "--password-file", str(password_file(tmp_path, database)), check=False)
+        assert refused.returncode != 0, refused.stdout
+        assert f"letterbox serve (pid {embedded.pid}) is using this store; stop it first" in refused.stderr, refused.stderr
     finally:
         embedded.stop()
 

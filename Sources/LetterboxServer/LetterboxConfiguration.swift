@@ -56,6 +56,10 @@ public struct LetterboxConfiguration: Sendable, Equatable {
         /// `store.claim_timeout` (seconds): how long after a node's last heartbeat another node takes over the outbound
         /// messages it was delivering. Default 60.
         public var claimTimeoutSeconds = 60
+        /// `store.gc_interval` (seconds): how often the space of deleted messages is reclaimed (message bytes whose
+        /// last message or queue entry went more than an hour ago). Default 3600; 0 turns it off (`letterbox gc` still
+        /// works).
+        public var gcIntervalSeconds = 3600
     }
 
     /// `[listen]`: one address per service; an empty string disables the service.
@@ -323,6 +327,7 @@ public struct LetterboxConfiguration: Sendable, Equatable {
         store.passwordFile = try reader.string("store.password_file").flatMap { $0.isEmpty ? nil : $0 } ?? store.passwordFile
         store.poolSize = try reader.int("store.pool_size", range: 2...1000) ?? store.poolSize
         store.claimTimeoutSeconds = try reader.int("store.claim_timeout", range: 5...86_400) ?? store.claimTimeoutSeconds
+        store.gcIntervalSeconds = try reader.int("store.gc_interval", range: 0...604_800) ?? store.gcIntervalSeconds
         if store.backend == .postgres, store.url == nil {
             throw ConfigurationError(key: "store.url", value: nil, problem: "store.backend = \"postgres\" needs the database URL, e.g. postgres://letterbox@db.example.org/letterbox?sslmode=verify-full")
         }

@@ -15,6 +15,9 @@ public enum LetterboxService {
         let logger = Logger(label: "letterbox")
         _ = LetterboxMetrics.registry   // bootstraps swift-metrics before any instrument is made (HTTPWiring)
         let system = try MailSystem(configuration: configuration, mode: .createIfMissing)
+        let runtime = RuntimeFiles(dataDirectory: configuration.dataDirectory)
+        let serveLock = try runtime.lockForServe()
+        defer { close(serveLock) }
         try await system.ready()
         var banner: [String] = []
         if configuration.developmentMode {
@@ -51,13 +54,16 @@ public enum LetterboxService {
                 throw ConfigurationError(key: "listen.\(endpoint.service.rawValue)", value: nil, problem: error.description)
             }
         }
-        let runtime = RuntimeFiles(dataDirectory: configuration.dataDirectory)
         let http = try HTTPWiring.endpoint(context, listeners: listeners)
         let ready = ReadyService(runtime: runtime, listeners: listeners, banner: banner, logger: logger, http: http)
         let reload = CertificateReloadService(certificates: certificates, logger: logger)
+        let interval = configuration.store.gcIntervalSeconds
+        let collection: [any Service] = interval == 0 ? [] : [BlobCollectionService(
+            collection: BlobCollection(store: system.mailStore), interval: .seconds(interval), logger: logger)]
         let group = ServiceGroup(configuration: .init(
             services: listeners.map { $0.1 as any Service } + (http.map { [$0 as any Service] } ?? []) + [ready, reload, QueueRunnerService(runner: runner)]
-                + (system.postgres.map { [ChangeListenerService(store: $0) as any Service] } ?? []),
+                + (system.postgres.map { [ChangeListenerService(store: $0) as any Service] } ?? [])
+                + collection,
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         defer { runtime.removeListenerFile() }
         do {
@@ -90,6 +96,46 @@ struct RuntimeFiles: Sendable {
         let temporary = directory + "/listeners.json.tmp"
         try data.write(to: URL(fileURLWithPath: temporary))
         _ = rename(temporary, directory + "/listeners.json")
+    }
+
+    /// One `serve` per data directory: a second one would run a second queue runner over the same queue (every message
+    /// sent twice) and fight over the listeners file. An exclusive `flock` on `run/serve.lock`, held for the life of the
+    /// process (the kernel releases it however the process ends, `kill -9` included); the file names the holder's pid.
+    /// `migrate-store` takes the same lock on its source, so the copy and a server never run on one store at once.
+    func lockForServe() throws(ConfigurationError) -> Int32 {
+        guard let fd = try tryLock(for: "serve") else {
+            throw ConfigurationError(
+                key: "data_dir", value: String(directory.dropLast("/run".count)),
+                problem: "\(holderDescription) is using it; stop it first, or give this one a data_dir of its own")
+        }
+        return fd
+    }
+
+    /// The locked descriptor, or nil when a running `serve` (or `migrate-store`) holds the lock. `command` is written
+    /// into the file with the pid, for the message the next one gets.
+    func tryLock(for command: String) throws(ConfigurationError) -> Int32? {
+        let path = directory + "/serve.lock"
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
+        guard fd >= 0 else {
+            throw ConfigurationError(key: "data_dir", value: nil, problem: "cannot open \(path): \(String(cString: strerror(errno)))")
+        }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            return nil
+        }
+        let holder = Array("\(getpid()) \(command)\n".utf8)
+        _ = ftruncate(fd, 0)
+        _ = holder.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        return fd
+    }
+
+    /// "another letterbox serve (pid 123)", from the lock file.
+    var holderDescription: String {
+        let text = (try? String(contentsOfFile: directory + "/serve.lock", encoding: .utf8)) ?? ""
+        let fields = text.split(whereSeparator: \.isWhitespace)
+        guard fields.count == 2 else { return "another letterbox process" }
+        return "another letterbox \(fields[1]) (pid \(fields[0]))"
     }
 
     func removeListenerFile() {

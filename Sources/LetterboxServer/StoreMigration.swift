@@ -9,7 +9,8 @@ import MailStoreSQLite
 /// database — domains, accounts (with their credentials), aliases, mailboxes with UIDVALIDITY, UIDs, modseqs and expunge
 /// logs, subscriptions, messages with their bytes, the outbound queue and its history — then verifies the copy.
 ///
-/// Run it with the server stopped (or the source at rest): a message arriving during the copy would not be copied.
+/// The source must be at rest: it refuses to start while a `serve` holds the source's data directory, and holds that
+/// lock itself meanwhile, so no server starts on it during the copy.
 public struct StoreMigration: Sendable {
     public let sourceDirectory: String
     public let target: PostgresLocation
@@ -41,6 +42,13 @@ public struct StoreMigration: Sendable {
         guard FileManager.default.fileExists(atPath: sourceDirectory + "/letterbox.sqlite") else {
             throw ConfigurationError(key: "--from", value: sourceDirectory, problem: "no letterbox.sqlite in this directory")
         }
+        // The copy needs the source at rest: hold the lock `serve` takes, so neither runs while the other does.
+        let runtime = RuntimeFiles(dataDirectory: sourceDirectory)
+        guard let lock = try runtime.tryLock(for: "migrate-store") else {
+            throw ConfigurationError(key: "--from", value: sourceDirectory,
+                                     problem: "\(runtime.holderDescription.replacingOccurrences(of: "another ", with: "")) is using this store; stop it first (the copy needs the store at rest)")
+        }
+        defer { close(lock) }
         let source = SQLiteMailStore(database: try SQLiteDatabase(path: sourceDirectory + "/letterbox.sqlite"),
                                      blobs: try FileBlobStore(directory: sourceDirectory + "/blobs"))
         let sourceDirectoryStore = SQLiteDirectoryStore(store: source)

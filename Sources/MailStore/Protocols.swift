@@ -6,8 +6,13 @@ public protocol BlobStore: Sendable {
     func put(_ bytes: [UInt8]) async throws -> BlobID
     func get(_ id: BlobID) async throws -> [UInt8]
     func contains(_ id: BlobID) async throws -> Bool
-    /// Removes blobs no message or queue entry references, older than `olderThanSeconds` (so a blob written for a transaction
-    /// that has not committed yet is never taken). Returns how many were removed.
+    /// Removes a blob its caller found unreferenced, unless a `put` stored or deduplicated the same bytes at or after
+    /// `cutoff` (seconds since 1970): that `put`'s caller is about to reference it. Atomic with respect to `put`, so a
+    /// message can never end up referring to bytes the collector removed. Returns true when the blob is gone.
+    func remove(_ id: BlobID, unlessPutSince cutoff: Int64) async throws -> Bool
+    /// The full sweep: removes every blob no message or queue entry references that no `put` touched in the last
+    /// `olderThanSeconds` (so a blob written for a transaction that has not committed yet is never taken), through
+    /// `remove(_:unlessPutSince:)`. Returns how many were removed.
     func collectGarbage(isReferenced: @Sendable (BlobID) async throws -> Bool, olderThanSeconds: Int) async throws -> Int
 }
 
@@ -63,6 +68,11 @@ public protocol MailStore: Sendable {
     func usage(of account: AccountID) async throws -> Int64
     /// True when a blob is referenced by any message or queue entry (garbage collection).
     func isBlobReferenced(_ blob: BlobID) async throws -> Bool
+    /// Garbage collection of message bytes, the routine part: deleting a message or a queue entry records its blob as
+    /// released (in the same transaction); this removes, through `BlobStore.remove(_:unlessPutSince:)`, the blobs
+    /// released before `cutoff` (seconds since 1970) that nothing references again, and their cached summaries.
+    /// At most `limit` released blobs are looked at; returns how many were looked at and how many removed.
+    func collectReleasedBlobs(releasedBefore cutoff: Int64, limit: Int) async throws -> (examined: Int, removed: Int)
 }
 
 extension MailStore {

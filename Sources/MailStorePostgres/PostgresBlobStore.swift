@@ -22,6 +22,11 @@ public final class PostgresBlobStore: BlobStore {
         let now = Int64(Date().timeIntervalSince1970)
         let logger = database.logger
         try await database.transaction { connection in
+            // Already stored: claim it for the caller against a concurrent collector, which deletes only a blob whose
+            // created_at is before its cutoff (the row lock orders the two; see collectGarbage).
+            let touched = try await connection.rows(
+                "UPDATE blob SET created_at = \(now) WHERE id = \(id.hex) AND created_at < \(now) RETURNING id", logger: logger)
+            guard touched.isEmpty else { return }
             // Concurrent puts of the same bytes: the second waits on the key, then inserts nothing.
             let inserted = try await connection.rows(
                 "INSERT INTO blob (id, size, created_at) VALUES (\(id.hex), \(Int64(bytes.count)), \(now)) ON CONFLICT (id) DO NOTHING RETURNING id",
@@ -55,21 +60,27 @@ public final class PostgresBlobStore: BlobStore {
         try await !database.rows("SELECT 1 FROM blob WHERE id = \(id.hex)").isEmpty
     }
 
+    public func remove(_ id: BlobID, unlessPutSince cutoff: Int64) async throws -> Bool {
+        let logger = database.logger
+        return try await database.transaction { connection in
+            // One statement: still unreferenced and untouched at this instant. A put that refreshed created_at first
+            // makes the row fail the condition when it is re-checked after the lock; a put after it inserts anew.
+            let deleted = try await connection.rows("""
+                DELETE FROM blob WHERE id = \(id.hex) AND created_at < \(cutoff)
+                AND NOT EXISTS (SELECT 1 FROM message WHERE blob = \(id.hex))
+                AND NOT EXISTS (SELECT 1 FROM queue_message WHERE blob = \(id.hex)) RETURNING id
+                """, logger: logger)
+            if !deleted.isEmpty { return true }
+            return try await connection.rows("SELECT 1 FROM blob WHERE id = \(id.hex)", logger: logger).isEmpty
+        }
+    }
+
     public func collectGarbage(isReferenced: @Sendable (BlobID) async throws -> Bool, olderThanSeconds: Int) async throws -> Int {
         let cutoff = Int64(Date().timeIntervalSince1970) - Int64(olderThanSeconds)
         var removed = 0
         for row in try await database.rows("SELECT id FROM blob WHERE created_at < \(cutoff)") {
             guard let id = BlobID(hex: try row.decode(String.self)), try await !isReferenced(id) else { continue }
-            // Deleted only if still unreferenced at this instant (a message may have arrived since the check).
-            let logger = database.logger
-            let deleted = try await database.transaction { connection in
-                try await connection.rows("""
-                    DELETE FROM blob WHERE id = \(id.hex)
-                    AND NOT EXISTS (SELECT 1 FROM message WHERE blob = \(id.hex))
-                    AND NOT EXISTS (SELECT 1 FROM queue_message WHERE blob = \(id.hex)) RETURNING id
-                    """, logger: logger).count
-            }
-            removed += deleted
+            if try await remove(id, unlessPutSince: cutoff) { removed += 1 }
         }
         return removed
     }

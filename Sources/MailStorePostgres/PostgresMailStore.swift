@@ -369,4 +369,38 @@ public final class PostgresMailStore: MailStore {
             """)
         return try rows.first?.decode(Bool.self) ?? true
     }
+
+    public func collectReleasedBlobs(releasedBefore cutoff: Int64, limit: Int) async throws -> (examined: Int, removed: Int) {
+        let released = try await database.rows(
+            "SELECT blob, released_at FROM blob_release WHERE released_at < \(cutoff) ORDER BY released_at LIMIT \(limit)"
+        ).map { row in
+            let (hex, at) = try row.decode((String, Int64).self)
+            return (hex: hex, at: at)
+        }
+        let logger = database.logger
+        var removed = 0
+        for entry in released {
+            let blob = BlobID(hex: entry.hex)
+            var forget = true
+            if let blob, try await !isBlobReferenced(blob) {
+                if try await blobs.remove(blob, unlessPutSince: cutoff) {
+                    removed += 1
+                    try await database.transaction { connection in
+                        try await connection.run(
+                            "DELETE FROM summary WHERE blob = \(entry.hex) AND NOT EXISTS (SELECT 1 FROM message WHERE blob = \(entry.hex))",
+                            logger: logger)
+                    }
+                } else {
+                    forget = false  // a put of the same bytes since the cutoff: looked at again next time
+                }
+            }
+            if forget {
+                try await database.transaction { connection in
+                    try await connection.run(
+                        "DELETE FROM blob_release WHERE blob = \(entry.hex) AND released_at = \(entry.at)", logger: logger)
+                }
+            }
+        }
+        return (released.count, removed)
+    }
 }

@@ -142,6 +142,23 @@ enum PostgresSchema {
         (3, "index of recent messages", [
             "CREATE INDEX message_recent ON message (mailbox_id, uid) WHERE recent",
         ]),
+        (4, "released blobs", [
+            // Garbage collection's work list (as in SQLite's v6): a blob whose message or queue entry was deleted, and
+            // when; filled by triggers, so it is part of every deleting transaction, the cascades included.
+            "CREATE TABLE blob_release (blob text PRIMARY KEY, released_at bigint NOT NULL)",
+            "CREATE INDEX blob_release_at ON blob_release (released_at)",
+            """
+            CREATE FUNCTION release_blob() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                INSERT INTO blob_release (blob, released_at) VALUES (OLD.blob, extract(epoch FROM now())::bigint)
+                ON CONFLICT (blob) DO UPDATE SET released_at = EXCLUDED.released_at;
+                RETURN NULL;
+            END
+            $$
+            """,
+            "CREATE TRIGGER message_releases_blob AFTER DELETE ON message FOR EACH ROW EXECUTE FUNCTION release_blob()",
+            "CREATE TRIGGER queue_message_releases_blob AFTER DELETE ON queue_message FOR EACH ROW EXECUTE FUNCTION release_blob()",
+        ]),
     ]
 
     /// Brings the schema to the latest version. Safe to run from several nodes at once.

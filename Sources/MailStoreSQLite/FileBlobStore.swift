@@ -3,6 +3,13 @@
 ///
 /// Durability order for every message: blob written to a temp file → fsync → rename → directory fsync → metadata committed.
 /// A crash before the commit leaves at most an unreferenced blob file (invisible, removed by garbage collection).
+///
+/// Garbage collection and deduplication meet at one point: a `put` of bytes already stored returns the existing file,
+/// which the caller is about to reference, while the collector may just have found that file unreferenced. So a
+/// deduplicating `put` touches the file (its modification time becomes now) and the collector removes a file only if
+/// it is still untouched since its cutoff; both steps hold `blobs/.lock` (shared for `put`, exclusive for the collector),
+/// which makes them atomic with respect to each other in every process. Either the touch comes first and the file is
+/// kept, or the removal comes first, the touch fails, and `put` writes the file again.
 import Crypto
 import Dispatch
 import Foundation
@@ -18,10 +25,12 @@ import Darwin
 public final class FileBlobStore: BlobStore {
     public let directory: String
     private let temporaryDirectory: String
+    private let lockPath: String
 
     public init(directory: String) throws {
         self.directory = directory
         self.temporaryDirectory = directory + "/tmp"
+        self.lockPath = directory + "/.lock"
         try FileManager.default.createDirectory(atPath: temporaryDirectory, withIntermediateDirectories: true)
     }
 
@@ -33,9 +42,10 @@ public final class FileBlobStore: BlobStore {
     public func put(_ bytes: [UInt8]) async throws -> BlobID {
         let id = BlobID(hex: SHA256.hash(data: bytes).map { hexDigits[Int($0 >> 4)] + hexDigits[Int($0 & 15)] }.joined())!
         let final = path(of: id)
-        let temporaryDirectory = self.temporaryDirectory
+        let temporaryDirectory = self.temporaryDirectory, lockPath = self.lockPath
         try await runBlocking {
-            if access(final, F_OK) == 0 { return }
+            // Already stored: claim it for the caller against a concurrent collector (see the type's comment).
+            if access(final, F_OK) == 0, try withLock(lockPath, LOCK_SH, { utimensat(AT_FDCWD, final, nil, 0) == 0 }) { return }
             let shard = String(final[..<final.lastIndex(of: "/")!])
             if mkdir(shard, 0o750) == 0 {
                 try fsyncPath(String(shard[..<shard.lastIndex(of: "/")!]))
@@ -77,28 +87,60 @@ public final class FileBlobStore: BlobStore {
         return await runBlocking { access(path, F_OK) == 0 }
     }
 
+    public func remove(_ id: BlobID, unlessPutSince cutoff: Int64) async throws -> Bool {
+        let path = path(of: id), lockPath = self.lockPath
+        return try await runBlocking {
+            try withLock(lockPath, LOCK_EX) {
+                var status = stat()
+                guard stat(path, &status) == 0 else { return errno == ENOENT }
+                guard Int64(status.st_mtim.tv_sec) < cutoff else { return false }
+                return unlink(path) == 0 || errno == ENOENT
+            }
+        }
+    }
+
     public func collectGarbage(isReferenced: @Sendable (BlobID) async throws -> Bool, olderThanSeconds: Int) async throws -> Int {
-        let directory = self.directory
-        let candidates: [(BlobID, String)] = try await runBlocking {
-            let now = Date()
-            var found: [(BlobID, String)] = []
+        let directory = self.directory, temporaryDirectory = self.temporaryDirectory
+        let cutoff = Int64(Date().timeIntervalSince1970) - Int64(olderThanSeconds)
+        // Temporary files a crash left in the middle of a put: never renamed into place, so nothing refers to them.
+        var removed = await runBlocking {
+            var count = 0
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: temporaryDirectory)) ?? [] {
+                var status = stat()
+                let path = "\(temporaryDirectory)/\(name)"
+                if stat(path, &status) == 0, Int64(status.st_mtim.tv_sec) < cutoff, unlink(path) == 0 { count += 1 }
+            }
+            return count
+        }
+        let candidates: [BlobID] = try await runBlocking {
+            var found: [BlobID] = []
             for shard in try FileManager.default.contentsOfDirectory(atPath: directory) where shard.utf8.count == 2 {
                 for name in (try? FileManager.default.contentsOfDirectory(atPath: "\(directory)/\(shard)")) ?? [] {
-                    let path = "\(directory)/\(shard)/\(name)"
-                    guard let id = BlobID(hex: name),
-                          let modified = try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date,
-                          now.timeIntervalSince(modified) > Double(olderThanSeconds) else { continue }
-                    found.append((id, path))
+                    var status = stat()
+                    guard let id = BlobID(hex: name), stat("\(directory)/\(shard)/\(name)", &status) == 0,
+                          Int64(status.st_mtim.tv_sec) < cutoff else { continue }
+                    found.append(id)
                 }
             }
             return found
         }
-        var removed = 0
-        for (id, path) in candidates where try await !isReferenced(id) {
-            if unlink(path) == 0 { removed += 1 }
+        for id in candidates where try await !isReferenced(id) {
+            if try await remove(id, unlessPutSince: cutoff) { removed += 1 }
         }
         return removed
     }
+}
+
+/// Runs `body` holding an advisory lock (`LOCK_SH` or `LOCK_EX`) on the file at `path`, created if missing. A descriptor
+/// of its own each time: `flock` locks belong to an open file description, so threads sharing one would share the lock.
+private func withLock<T>(_ path: String, _ operation: Int32, _ body: () throws -> T) throws -> T {
+    let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
+    guard fd >= 0 else { throw MailStoreError.storage("cannot open \(path): \(String(cString: strerror(errno)))") }
+    defer { close(fd) }
+    while flock(fd, operation) != 0 {
+        guard errno == EINTR else { throw MailStoreError.storage("cannot lock \(path): \(String(cString: strerror(errno)))") }
+    }
+    return try body()
 }
 
 private let hexDigits = (0..<16).map { String($0, radix: 16) }

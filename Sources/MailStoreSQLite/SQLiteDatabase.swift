@@ -136,6 +136,21 @@ public final class SQLiteDatabase: Sendable {
             // (two thirds of a 20,000-message SELECT once the states came from the cache).
             try db.execute(sql: "CREATE INDEX message_recent ON message (mailbox_id, uid) WHERE recent = 1")
         }
+        migrator.registerMigration("v6: released blobs") { db in
+            // Garbage collection's work list: a blob whose message or queue entry was deleted (expunge, move, a deleted
+            // mailbox or account through the cascade, a finished queue entry), with when. The collector removes those
+            // still unreferenced after a grace period; triggers make it part of every deleting transaction.
+            try db.execute(sql: """
+                CREATE TABLE blob_release (blob TEXT PRIMARY KEY, released_at INTEGER NOT NULL) WITHOUT ROWID;
+                CREATE INDEX blob_release_at ON blob_release (released_at);
+                CREATE TRIGGER message_releases_blob AFTER DELETE ON message BEGIN
+                    INSERT OR REPLACE INTO blob_release (blob, released_at) VALUES (old.blob, CAST(strftime('%s', 'now') AS INTEGER));
+                END;
+                CREATE TRIGGER queue_message_releases_blob AFTER DELETE ON queue_message BEGIN
+                    INSERT OR REPLACE INTO blob_release (blob, released_at) VALUES (old.blob, CAST(strftime('%s', 'now') AS INTEGER));
+                END;
+                """)
+        }
         return migrator
     }
 }

@@ -320,6 +320,42 @@ public final class SQLiteMailStore: MailStore {
         }
     }
 
+    public func collectReleasedBlobs(releasedBefore cutoff: Int64, limit: Int) async throws -> (examined: Int, removed: Int) {
+        let released = try await read { db in
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT blob, released_at FROM blob_release WHERE released_at < ? ORDER BY released_at LIMIT ?"),
+                             arguments: [cutoff, limit])
+                .map { (hex: $0[0] as String, at: $0[1] as Int64) }
+        }
+        var removed = 0
+        for entry in released {
+            guard let blob = BlobID(hex: entry.hex) else {
+                try await forget(entry.hex, releasedAt: entry.at)
+                continue
+            }
+            if try await isBlobReferenced(blob) {
+                try await forget(entry.hex, releasedAt: entry.at)  // referenced again: a later delete records it anew
+            } else if try await blobs.remove(blob, unlessPutSince: cutoff) {
+                // Gone: its summary goes too, unless a delivery of the same bytes has committed since.
+                try await write { db in
+                    try db.execute(sql: "DELETE FROM summary WHERE blob = ? AND NOT EXISTS (SELECT 1 FROM message WHERE blob = ?)",
+                                   arguments: [entry.hex, entry.hex])
+                }
+                try await forget(entry.hex, releasedAt: entry.at)
+                removed += 1
+            }
+            // Otherwise a put of the same bytes touched it since the cutoff: its message is about to commit. The entry
+            // stays, and the next run finds the blob referenced (or, if that delivery failed, unreferenced and old).
+        }
+        return (released.count, removed)
+    }
+
+    /// Drops a release entry, unless the blob was released again since it was read (that release starts its own grace).
+    private func forget(_ hex: String, releasedAt: Int64) async throws {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM blob_release WHERE blob = ? AND released_at = ?", arguments: [hex, releasedAt])
+        }
+    }
+
     // MARK: Helpers shared with the directory store
 
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {

@@ -359,3 +359,28 @@ final class ProgressBar: Sendable {
         if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }
+
+struct GCCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gc",
+        abstract: "Reclaim the space of deleted messages now (serve does it every store.gc_interval on its own).",
+        discussion: """
+            Removes the stored bytes of messages whose last copy (and queue entry) was deleted over an hour ago. With
+            --full it also looks at every stored message file (or blob row) and removes those nothing refers to: what a
+            crash between storing and committing a message left behind. Safe while the server runs.
+            """)
+    @OptionGroup var store: StoreOptions
+    @Flag(help: "Also sweep every stored blob, not only those of deleted messages.") var full = false
+    @Option(help: ArgumentHelp("Keep blobs released or stored less than this many seconds ago.", valueName: "SECONDS"))
+    var grace: Int64 = BlobCollection.defaultGrace
+
+    func run() async throws {
+        try await administer {
+            guard grace >= 0 else { throw CommandFailure("--grace must be 0 or more seconds") }
+            let collection = BlobCollection(store: try store.open(.mustExist).mailStore, grace: grace)
+            let (examined, removed) = try await collection.collectReleased()
+            print("deleted messages: \(examined) released blobs looked at, \(removed) removed")
+            if full { print("full sweep: \(try await collection.sweep()) unreferenced blobs removed") }
+        }
+    }
+}

@@ -9,7 +9,7 @@ struct Letterbox: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "letterbox",
         abstract: "A complete, self-hosted mail server: SMTP, IMAP and storage in one binary.",
-        subcommands: [Serve.self, DomainCommand.self, UserCommand.self, AliasCommand.self, QueueCommand.self, DKIMCommand.self, DNSCommand.self, DoctorCommand.self, MigrateStoreCommand.self]
+        subcommands: [Serve.self, DomainCommand.self, UserCommand.self, AliasCommand.self, QueueCommand.self, DKIMCommand.self, DNSCommand.self, DoctorCommand.self, MigrateStoreCommand.self, GCCommand.self]
     )
 }
 

@@ -1,5 +1,6 @@
 /// MailTestSupport: shared test machinery — the store conformance suite every backend passes, temp directories, and
 /// dnsmasq on loopback for DNS-backed tests, and (added by each server's issue) port-0 harnesses and scripted clients.
+import Foundation
 import MailCore
 import MailStore
 import Testing
@@ -37,6 +38,7 @@ public enum MailStoreConformance {
         ("queue attempts, due order, flush and history", queueAttempts),
         ("usage counts every copy; quotas are stored per account", usageAndQuotas),
         ("big blobs round-trip byte for byte", bigBlobs),
+        ("released blobs are collected once nothing references them", releasedBlobsAreCollected),
     ]
 
     static func makeAccount(_ store: StoreUnderTest, _ address: String = "alice@example.test") async throws -> AccountRecord {
@@ -231,6 +233,64 @@ public enum MailStoreConformance {
         let removed = try await store.mail.blobs.collectGarbage(isReferenced: { try await store.mail.isBlobReferenced($0) }, olderThanSeconds: -1)
         #expect(removed == 1)
         #expect(try await !store.mail.blobs.contains(orphan))
+    }
+
+    /// [released blobs looked at, blobs removed] of one collection run.
+    static func collect(_ store: StoreUnderTest, before cutoff: Int64, limit: Int) async throws -> [Int] {
+        let run = try await store.mail.collectReleasedBlobs(releasedBefore: cutoff, limit: limit)
+        return [run.examined, run.removed]
+    }
+
+    static func releasedBlobsAreCollected(_ store: StoreUnderTest) async throws {
+        let account = try await makeAccount(store)
+        let inbox = try await inbox(store, account)
+        let keep = try await store.mail.createMailbox(of: account.id, named: "Keep", specialUse: nil)
+        let doomed = try await store.mail.createMailbox(of: account.id, named: "Doomed", specialUse: nil)
+        // A cutoff past every release and put of this test: only references decide.
+        let later = Int64(Date().timeIntervalSince1970) + 3600
+        let kept = try await message(store, "kept"), gone = try await message(store, "gone")
+        _ = try await store.mail.append([kept, gone], to: inbox.id)
+        _ = try await store.mail.copy(uids: [1], from: inbox.id, to: keep.id)
+        _ = try await store.mail.setFlags(MessageFlags(system: .deleted), operation: .add, uids: [1, 2], in: inbox.id, unchangedSince: nil)
+        _ = try await store.mail.expunge(in: inbox.id, uids: nil)
+        #expect(try await collect(store, before: later, limit: 100) == [2, 1],
+                "both expunged blobs are looked at; the one still in Keep stays")
+        #expect(try await store.mail.blobs.contains(kept.blob))
+        #expect(try await !store.mail.blobs.contains(gone.blob))
+        #expect(try await collect(store, before: later, limit: 100) == [0, 0], "settled releases are forgotten")
+        #expect(try await collect(store, before: 0, limit: 100) == [0, 0])
+
+        // A move releases its source; the blob lives on in the destination. A deleted mailbox releases all it held.
+        let moved = try await message(store, "moved")
+        _ = try await store.mail.append([moved], to: doomed.id)
+        _ = try await store.mail.move(uids: [1], from: doomed.id, to: inbox.id)
+        #expect(try await collect(store, before: later, limit: 100) == [1, 0])
+        _ = try await store.mail.append([try await message(store, "in doomed")], to: doomed.id)
+        try await store.mail.deleteMailbox(of: account.id, named: "Doomed")
+        #expect(try await collect(store, before: later, limit: 100) == [1, 1])
+
+        // A finished queue entry releases its blob too; `limit` bounds one run.
+        for text in ["out 1", "out 2", "out 3"] {
+            let blob = try await store.mail.blobs.put(Array("Subject: \(text)\r\n\r\nbody\r\n".utf8))
+            try await store.queue.enqueue(QueueEntry(
+                id: text, sender: "", blob: blob, size: 25, createdAt: 1_700_000_000, nextAttemptAt: 1_700_000_000,
+                recipients: [QueuedRecipient(address: "a@remote.test")]))
+            try await store.queue.removeQueueEntry(id: text)
+        }
+        #expect(try await collect(store, before: later, limit: 2) == [2, 2])
+        #expect(try await collect(store, before: later, limit: 2) == [1, 1])
+
+        // The same bytes delivered again are stored afresh and read back whole.
+        let again = try await message(store, "gone")
+        #expect(again.blob == gone.blob)
+        _ = try await store.mail.append([again], to: inbox.id)
+        #expect(try await store.mail.blobs.get(gone.blob) == Array("Subject: gone\r\n\r\ngone\r\n".utf8))
+
+        // A blob put at or after the cutoff is never removed: its caller is about to reference it.
+        let now = Int64(Date().timeIntervalSince1970)
+        let fresh = try await store.mail.blobs.put(Array("Subject: fresh\r\n\r\nfresh\r\n".utf8))
+        #expect(try await !store.mail.blobs.remove(fresh, unlessPutSince: now - 60))
+        #expect(try await store.mail.blobs.contains(fresh))
     }
 
     static func changeFeed(_ store: StoreUnderTest) async throws {

@@ -1,0 +1,68 @@
+import Foundation
+import Logging
+import MailStore
+import ServiceLifecycle
+
+/// Reclaims the space of deleted messages. Deleting a message (expunge, move, a deleted mailbox or account) or finishing
+/// a queue entry records its blob as released, in the same transaction; `collectReleased` removes the blobs released
+/// more than `grace` ago that nothing references again, with their cached summaries. The grace is the time a blob may
+/// sit between the `put` that stored it and the commit that references it; a `put` of the same bytes meanwhile keeps
+/// it (`BlobStore.remove(_:unlessPutSince:)`). `sweep` is the full pass for what no release recorded: blobs of a
+/// transaction a crash cut short, and blobs released before the store kept track (SQLite v6, PostgreSQL migration 4).
+public struct BlobCollection: Sendable {
+    /// One hour: far longer than any gap between a `put` and its commit.
+    public static let defaultGrace: Int64 = 3600
+    static let batch = 500
+    /// Releases looked at in one run at most; the rest wait for the next run.
+    static let maximumPerRun = 100_000
+
+    let store: any MailStore
+    let grace: Int64
+
+    public init(store: any MailStore, grace: Int64 = defaultGrace) {
+        self.store = store
+        self.grace = grace
+    }
+
+    /// Removes the released blobs that nothing references again; returns how many releases it looked at and how many
+    /// blobs it removed.
+    public func collectReleased() async throws -> (examined: Int, removed: Int) {
+        let cutoff = Int64(Date().timeIntervalSince1970) - grace
+        var total = (examined: 0, removed: 0)
+        while total.examined < Self.maximumPerRun {
+            let run = try await store.collectReleasedBlobs(releasedBefore: cutoff, limit: Self.batch)
+            total = (total.examined + run.examined, total.removed + run.removed)
+            if run.examined < Self.batch { break }
+        }
+        return total
+    }
+
+    /// Looks at every stored blob and removes those nothing references; returns how many it removed.
+    public func sweep() async throws -> Int {
+        let store = self.store
+        return try await store.blobs.collectGarbage(isReferenced: { try await store.isBlobReferenced($0) }, olderThanSeconds: Int(grace))
+    }
+}
+
+/// `serve`'s part: `BlobCollection.collectReleased` every `store.gc_interval`.
+struct BlobCollectionService: Service {
+    let collection: BlobCollection
+    let interval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while true {
+                do { try await Task.sleep(for: interval) } catch { return }
+                do {
+                    let (examined, removed) = try await collection.collectReleased()
+                    if examined > 0 {
+                        logger.info("reclaimed the space of deleted messages", metadata: ["released": "\(examined)", "removed": "\(removed)"])
+                    }
+                } catch {
+                    logger.warning("reclaiming the space of deleted messages failed; trying again later", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+    }
+}
