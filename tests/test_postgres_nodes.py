@@ -142,6 +142,35 @@ def message(subject, message_id=None):
             f"Date: Fri, 27 Nov 2026 10:00:00 +0000\r\n\r\n{subject}\r\n").encode()
 
 
+def dkim_keys(data_dir, domain="example.test"):
+    """{selector file: PEM} and the active selectors of a node's mirrored DKIM keys."""
+    folder = data_dir / "dkim" / domain
+    active = set((folder / "active").read_text().split()) if (folder / "active").exists() else set()
+    return {path.name: path.read_text() for path in folder.glob("*.pem")}, active
+
+
+def test_nodes_sign_with_the_same_dkim_keys(tmp_path, database):
+    node1, node2 = start_nodes(tmp_path, database)
+    try:
+        keys, active = dkim_keys(tmp_path / "node1")
+        assert len(keys) == 2 and len(active) == 2
+        assert dkim_keys(tmp_path / "node2") == (keys, active), "node 2's serve mirrored node 1's keys when it started"
+        config1, config2 = tmp_path / "node1.toml", tmp_path / "node2.toml"
+        # A rotation on node 1: node 2 (the CLI here; its serve within 30 s) publishes and signs with the new keys.
+        rotated = run("dkim", "rotate", "example.test", "--config", str(config1)).stdout
+        def dkim_records(config):
+            zone = run("dns", "example.test", "--format", "zone", "--config", str(config)).stdout
+            return [line for line in zone.splitlines() if "_domainkey" in line]
+        records = dkim_records(config1)
+        assert len(records) == 4 and dkim_records(config2) == records, records
+        keys, active = dkim_keys(tmp_path / "node1")
+        assert all(selector in rotated for selector in active)
+        assert dkim_keys(tmp_path / "node2") == (keys, active)
+    finally:
+        node1.stop()
+        node2.stop()
+
+
 def test_smtp_on_node1_wakes_idle_on_node2_within_a_second(tmp_path, database):
     node1, node2 = start_nodes(tmp_path, database)
     try:
@@ -442,12 +471,14 @@ def test_migrate_store_keeps_uids_flags_and_modseqs(tmp_path, database):
                   "--password-file", str(password_file(tmp_path, database)), timeout=300)
     assert "copied and verified: 1 domains, 1 accounts, 1 aliases, 7 mailboxes, 11 messages" in migrate.stdout, migrate.stdout
     assert "100%" in migrate.stderr, migrate.stderr
+    assert "queued, 2 DKIM keys" in migrate.stdout, migrate.stdout
 
     config = node_config(tmp_path, "node1", database)
     node = Server(tmp_path / "node1", extra_args=["--config", str(config)])
     try:
         after = imap_state(node)
         assert after == before, "UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, UIDs and flags survive the move"
+        assert dkim_keys(tmp_path / "node1") == dkim_keys(data_dir), "the node signs with the embedded store's DKIM keys"
         assert "team@example.test" in run("alias", "list", "--config", str(config)).stdout
         # A mailbox made after the move gets a UIDVALIDITY never used before.
         client = imaplib.IMAP4_SSL("127.0.0.1", node.port("imaps"), ssl_context=tls_context(), timeout=20)

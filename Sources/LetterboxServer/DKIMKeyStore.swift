@@ -60,6 +60,51 @@ public struct DKIMKeyStore: Sendable {
         selectors(domain: domain).filter(\.isActive).map { DKIMSigner(key: $0.key, domain: domain, selector: $0.name) }
     }
 
+    /// Every key on disk, of every domain (what a node brings to the shared database).
+    func allKeys() -> [(domain: String, selector: String, pem: String, isActive: Bool)] {
+        var keys: [(domain: String, selector: String, pem: String, isActive: Bool)] = []
+        for domain in ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted() {
+            for selector in selectors(domain: domain) {
+                keys.append((domain, selector.name, selector.key.pemRepresentation, selector.isActive))
+            }
+        }
+        return keys
+    }
+
+    /// Makes the keys on disk of each domain in `keys` exactly those (the shared database's, on PostgreSQL): missing
+    /// keys are written, the `active` file follows, and a key only this node had is set aside as `SELECTOR.pem.replaced`
+    /// (never deleted: it may have signed mail still in transit). Files are rewritten only when they differ, so the signer
+    /// cache (keyed by the `active` file's time) reloads only on a change. Returns the domains whose keys changed.
+    @discardableResult
+    func mirror(_ keys: [(domain: String, selector: String, pem: String, isActive: Bool)]) throws -> [String] {
+        var changed: [String] = []
+        for (domain, domainKeys) in Dictionary(grouping: keys, by: { $0.domain.lowercased() }).sorted(by: { $0.key < $1.key }) {
+            let folder = directory + "/" + domain
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            var different = false
+            let wanted = Set(domainKeys.map(\.selector))
+            for file in ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []) where file.hasSuffix(".pem") {
+                guard !wanted.contains(String(file.dropLast(4))) else { continue }
+                _ = rename("\(folder)/\(file)", "\(folder)/\(file).replaced")
+                different = true
+            }
+            for key in domainKeys {
+                let path = "\(folder)/\(key.selector).pem"
+                guard (try? String(contentsOfFile: path, encoding: .utf8)) != key.pem else { continue }
+                try Self.writePrivate(key.pem, to: path)
+                different = true
+            }
+            let active = domainKeys.filter(\.isActive).map(\.selector).sorted().joined(separator: "\n") + "\n"
+            let current = (try? String(contentsOfFile: folder + "/active", encoding: .utf8))
+                .map { Set($0.split(separator: "\n").map(String.init)).sorted().joined(separator: "\n") + "\n" }
+            if current != active || different {
+                try Self.writePrivate(active, to: folder + "/active")
+                changed.append(domain)
+            }
+        }
+        return changed
+    }
+
     static func writePrivate(_ text: String, to path: String) throws {
         let temporary = path + ".tmp"
         guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {

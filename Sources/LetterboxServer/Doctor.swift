@@ -58,7 +58,10 @@ public struct Doctor: Sendable {
         checks += await certificateChecks()
         checks += await authenticationChecks()
         let system = try? MailSystem(configuration: configuration, mode: .mustExist)
-        if let system { checks += await storeChecks(system) }
+        if let system {
+            checks += await storeChecks(system)
+            try? await system.synchronizeDKIMKeys()  // on PostgreSQL, check the keys every node signs with
+        }
         let domains = await localDomains(system, only: domain)
         if domains.isEmpty {
             checks.append(.fail("local domains", "no local domain", fix: "letterbox domain add DOMAIN"))

@@ -19,6 +19,9 @@ public enum LetterboxService {
         let serveLock = try runtime.lockForServe()
         defer { close(serveLock) }
         try await system.ready()
+        do { try await system.synchronizeDKIMKeys() } catch {
+            logger.warning("cannot read the shared DKIM keys; signing with the keys on disk", metadata: ["error": "\(error)"])
+        }
         var banner: [String] = []
         if configuration.developmentMode {
             let password: String
@@ -58,12 +61,15 @@ public enum LetterboxService {
         let ready = ReadyService(runtime: runtime, listeners: listeners, banner: banner, logger: logger, http: http)
         let reload = CertificateReloadService(certificates: certificates, logger: logger)
         let interval = configuration.store.gcIntervalSeconds
+        let sharing: [any Service] = system.dkimSharing.map {
+            [DKIMKeySharingService(sharing: $0, interval: DKIMKeySharing.interval, logger: logger)]
+        } ?? []
         let collection: [any Service] = interval == 0 ? [] : [BlobCollectionService(
             collection: BlobCollection(store: system.mailStore), interval: .seconds(interval), logger: logger)]
         let group = ServiceGroup(configuration: .init(
             services: listeners.map { $0.1 as any Service } + (http.map { [$0 as any Service] } ?? []) + [ready, reload, QueueRunnerService(runner: runner)]
                 + (system.postgres.map { [ChangeListenerService(store: $0) as any Service] } ?? [])
-                + collection,
+                + collection + sharing,
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         defer { runtime.removeListenerFile() }
         do {

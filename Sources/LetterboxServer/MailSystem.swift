@@ -156,20 +156,39 @@ public final class MailSystem: Sendable {
     /// Adds a domain and makes its DKIM keys (RSA-2048 and Ed25519) when it has none yet.
     public func addDomain(_ name: String) async throws -> String {
         let added = try await directory.addDomain(name)
+        try await synchronizeDKIMKeys()  // on PostgreSQL, another node may have made this domain's keys already
         let keys = DKIMKeyStore(dataDirectory: configuration.dataDirectory)
-        if keys.selectors(domain: "\(added)").isEmpty { try keys.generate(domain: "\(added)") }
+        if keys.selectors(domain: "\(added)").isEmpty {
+            let selectors = try keys.generate(domain: "\(added)")
+            try await dkimSharing?.publish(domain: "\(added)", selectors: selectors)
+        }
         return "\(added)"
     }
 
-    /// New DKIM keys for a local domain, signing from now on; the old ones stay published until removed.
+    /// New DKIM keys for a local domain, signing from now on; the old ones stay published until removed. On
+    /// PostgreSQL every node signs with them once its `serve` has read them (within a minute).
     public func rotateDKIM(_ name: String) async throws -> [String] {
         guard let domain = DomainName(name), try await directory.isLocalDomain(domain) else { throw DirectoryError.unknownDomain(name) }
-        return try DKIMKeyStore(dataDirectory: configuration.dataDirectory).generate(domain: domain.name)
+        try await synchronizeDKIMKeys()
+        let selectors = try DKIMKeyStore(dataDirectory: configuration.dataDirectory).generate(domain: domain.name)
+        try await dkimSharing?.publish(domain: domain.name, selectors: selectors)
+        return selectors
+    }
+
+    /// On PostgreSQL, the DKIM keys the nodes share (nil for SQLite: the keys on disk are the only ones).
+    var dkimSharing: DKIMKeySharing? {
+        postgres.map { DKIMKeySharing(store: $0, keys: DKIMKeyStore(dataDirectory: configuration.dataDirectory)) }
+    }
+
+    /// On PostgreSQL, makes this node's keys on disk the shared ones (and shares keys only it has); nothing on SQLite.
+    public func synchronizeDKIMKeys() async throws {
+        try await dkimSharing?.synchronize()
     }
 
     /// The records `letterbox dns` prints for a local domain.
     public func dnsRecords(_ name: String, zone: Bool) async throws -> String {
         guard let domain = DomainName(name), try await directory.isLocalDomain(domain) else { throw DirectoryError.unknownDomain(name) }
+        try await synchronizeDKIMKeys()
         let records = try DNSRecords.records(domain: domain.name, configuration: configuration)
         return zone ? DNSRecords.zone(records) : DNSRecords.table(records)
     }

@@ -32,7 +32,7 @@ public struct StoreMigration: Sendable {
     }
 
     public struct Summary: Sendable {
-        public var domains = 0, accounts = 0, aliases = 0, mailboxes = 0, messages = 0, blobs = 0, queued = 0
+        public var domains = 0, accounts = 0, aliases = 0, mailboxes = 0, messages = 0, blobs = 0, queued = 0, dkimKeys = 0
     }
 
     /// Copies, then verifies; throws at the first difference found.
@@ -113,6 +113,14 @@ public struct StoreMigration: Sendable {
         }
         try await destination.importQueueHistory(try await source.queueHistory(limit: 1_000_000))
         try await destination.finishImport()
+        // The DKIM keys, which the nodes share through the database (and mirror to their data directories).
+        let keys = DKIMKeyStore(dataDirectory: sourceDirectory).allKeys()
+            .map { StoredDKIMKey(domain: $0.domain, selector: $0.selector, pem: $0.pem, isActive: $0.isActive) }
+        try await destination.importDKIMKeys(keys)
+        guard Set(try await destination.dkimKeys()) == Set(keys) else {
+            throw ConfigurationError(key: "--to", value: nil, problem: "the copied DKIM keys differ from the source's")
+        }
+        summary.dkimKeys = keys.count
 
         try await verify(source: source, sourceDirectory: sourceDirectoryStore, destination: destination,
                          destinationDirectory: destinationDirectory, pairs: pairs, blobs: copiedBlobs)

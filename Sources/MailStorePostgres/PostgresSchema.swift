@@ -159,6 +159,19 @@ enum PostgresSchema {
             "CREATE TRIGGER message_releases_blob AFTER DELETE ON message FOR EACH ROW EXECUTE FUNCTION release_blob()",
             "CREATE TRIGGER queue_message_releases_blob AFTER DELETE ON queue_message FOR EACH ROW EXECUTE FUNCTION release_blob()",
         ]),
+        (5, "DKIM keys shared by the nodes", [
+            // Every node signs with the same keys: they live here, and each node mirrors them into DATA_DIR/dkim/.
+            """
+            CREATE TABLE dkim_key (
+                domain text NOT NULL,
+                selector text NOT NULL,
+                pem text NOT NULL,
+                active boolean NOT NULL,
+                created_at bigint NOT NULL,
+                PRIMARY KEY (domain, selector)
+            )
+            """,
+        ]),
     ]
 
     /// Brings the schema to the latest version. Safe to run from several nodes at once.

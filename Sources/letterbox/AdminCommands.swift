@@ -329,7 +329,8 @@ struct MigrateStoreCommand: AsyncParsableCommand {
             let summary = try await migration.run(password: password)
             bar.finish()
             print("copied and verified: \(summary.domains) domains, \(summary.accounts) accounts, \(summary.aliases) aliases, "
-                + "\(summary.mailboxes) mailboxes, \(summary.messages) messages (\(summary.blobs) message files), \(summary.queued) queued")
+                + "\(summary.mailboxes) mailboxes, \(summary.messages) messages (\(summary.blobs) message files), \(summary.queued) queued, "
+                + "\(summary.dkimKeys) DKIM keys")
         }
     }
 }
