@@ -44,24 +44,31 @@ public struct BlobCollection: Sendable {
     }
 }
 
-/// `serve`'s part: `BlobCollection.collectReleased` every `store.gc_interval`.
-struct BlobCollectionService: Service {
-    let collection: BlobCollection
+/// A piece of `serve` that does one thing every `interval` until shutdown (the first time one interval after start). A
+/// failed run is logged with `failure` and the next one comes as usual.
+struct PeriodicService: Service {
     let interval: Duration
     let logger: Logger
+    let failure: Logger.Message
+    let work: @Sendable () async throws -> Void
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
             while true {
                 do { try await Task.sleep(for: interval) } catch { return }
-                do {
-                    let (examined, removed) = try await collection.collectReleased()
-                    if examined > 0 {
-                        logger.info("reclaimed the space of deleted messages", metadata: ["released": "\(examined)", "removed": "\(removed)"])
-                    }
-                } catch {
-                    logger.warning("reclaiming the space of deleted messages failed; trying again later", metadata: ["error": "\(error)"])
-                }
+                do { try await work() } catch { logger.warning(failure, metadata: ["error": "\(error)"]) }
+            }
+        }
+    }
+}
+
+extension BlobCollection {
+    /// `serve`'s part: `collectReleased` every `store.gc_interval`.
+    func service(every interval: Duration, logger: Logger) -> PeriodicService {
+        PeriodicService(interval: interval, logger: logger, failure: "reclaiming the space of deleted messages failed; trying again later") {
+            let (examined, removed) = try await collectReleased()
+            if examined > 0 {
+                logger.info("reclaimed the space of deleted messages", metadata: ["released": "\(examined)", "removed": "\(removed)"])
             }
         }
     }

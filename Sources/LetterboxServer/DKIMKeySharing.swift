@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import MailStorePostgres
-import ServiceLifecycle
 
 /// DKIM keys shared by the nodes of one PostgreSQL store. The database holds them (`dkim_key`); each node mirrors them
 /// into its `DATA_DIR/dkim/`, where signing, `letterbox dns` and `doctor` read them. `domain add` and `dkim rotate`
@@ -32,22 +31,13 @@ struct DKIMKeySharing: Sendable {
     }
 }
 
-/// `serve`'s part on PostgreSQL: `DKIMKeySharing.synchronize` every `interval`.
-struct DKIMKeySharingService: Service {
-    let sharing: DKIMKeySharing
-    let interval: Duration
-    let logger: Logger
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while true {
-                do { try await Task.sleep(for: interval) } catch { return }
-                do {
-                    let changed = try await sharing.synchronize()
-                    if !changed.isEmpty { logger.info("DKIM keys updated from the shared database", metadata: ["domains": "\(changed.joined(separator: ","))"]) }
-                } catch {
-                    logger.warning("cannot read the shared DKIM keys; signing with the keys on disk", metadata: ["error": "\(error)"])
-                }
+extension DKIMKeySharing {
+    /// `serve`'s part on PostgreSQL: `synchronize` every `interval`.
+    func service(logger: Logger) -> PeriodicService {
+        PeriodicService(interval: Self.interval, logger: logger, failure: "cannot read the shared DKIM keys; signing with the keys on disk") {
+            let changed = try await synchronize()
+            if !changed.isEmpty {
+                logger.info("DKIM keys updated from the shared database", metadata: ["domains": "\(changed.joined(separator: ","))"])
             }
         }
     }

@@ -61,11 +61,8 @@ public enum LetterboxService {
         let ready = ReadyService(runtime: runtime, listeners: listeners, banner: banner, logger: logger, http: http)
         let reload = CertificateReloadService(certificates: certificates, logger: logger)
         let interval = configuration.store.gcIntervalSeconds
-        let sharing: [any Service] = system.dkimSharing.map {
-            [DKIMKeySharingService(sharing: $0, interval: DKIMKeySharing.interval, logger: logger)]
-        } ?? []
-        let collection: [any Service] = interval == 0 ? [] : [BlobCollectionService(
-            collection: BlobCollection(store: system.mailStore), interval: .seconds(interval), logger: logger)]
+        let sharing: [any Service] = system.dkimSharing.map { [$0.service(logger: logger)] } ?? []
+        let collection: [any Service] = interval == 0 ? [] : [BlobCollection(store: system.mailStore).service(every: .seconds(interval), logger: logger)]
         let group = ServiceGroup(configuration: .init(
             services: listeners.map { $0.1 as any Service } + (http.map { [$0 as any Service] } ?? []) + [ready, reload, QueueRunnerService(runner: runner)]
                 + (system.postgres.map { [ChangeListenerService(store: $0) as any Service] } ?? [])

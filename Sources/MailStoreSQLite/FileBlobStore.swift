@@ -91,9 +91,8 @@ public final class FileBlobStore: BlobStore {
         let path = path(of: id), lockPath = self.lockPath
         return try await runBlocking {
             try withLock(lockPath, LOCK_EX) {
-                var status = stat()
-                guard stat(path, &status) == 0 else { return errno == ENOENT }
-                guard Int64(status.st_mtim.tv_sec) < cutoff else { return false }
+                guard let modified = modificationTime(path) else { return errno == ENOENT }
+                guard modified < cutoff else { return false }
                 return unlink(path) == 0 || errno == ENOENT
             }
         }
@@ -106,9 +105,8 @@ public final class FileBlobStore: BlobStore {
         var removed = await runBlocking {
             var count = 0
             for name in (try? FileManager.default.contentsOfDirectory(atPath: temporaryDirectory)) ?? [] {
-                var status = stat()
                 let path = "\(temporaryDirectory)/\(name)"
-                if stat(path, &status) == 0, Int64(status.st_mtim.tv_sec) < cutoff, unlink(path) == 0 { count += 1 }
+                if let modified = modificationTime(path), modified < cutoff, unlink(path) == 0 { count += 1 }
             }
             return count
         }
@@ -116,9 +114,8 @@ public final class FileBlobStore: BlobStore {
             var found: [BlobID] = []
             for shard in try FileManager.default.contentsOfDirectory(atPath: directory) where shard.utf8.count == 2 {
                 for name in (try? FileManager.default.contentsOfDirectory(atPath: "\(directory)/\(shard)")) ?? [] {
-                    var status = stat()
-                    guard let id = BlobID(hex: name), stat("\(directory)/\(shard)/\(name)", &status) == 0,
-                          Int64(status.st_mtim.tv_sec) < cutoff else { continue }
+                    guard let id = BlobID(hex: name), let modified = modificationTime("\(directory)/\(shard)/\(name)"),
+                          modified < cutoff else { continue }
                     found.append(id)
                 }
             }
@@ -129,6 +126,13 @@ public final class FileBlobStore: BlobStore {
         }
         return removed
     }
+}
+
+/// A file's modification time in seconds since 1970, or nil (with errno set) when it cannot be read.
+private func modificationTime(_ path: String) -> Int64? {
+    var status = stat()
+    guard stat(path, &status) == 0 else { return nil }
+    return Int64(status.st_mtim.tv_sec)
 }
 
 /// Runs `body` holding an advisory lock (`LOCK_SH` or `LOCK_EX`) on the file at `path`, created if missing. A descriptor

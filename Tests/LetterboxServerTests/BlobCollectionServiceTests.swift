@@ -29,8 +29,7 @@ import Testing
         _ = try await store.expunge(in: inbox.id, uids: nil)
 
         // A negative grace puts the cutoff an hour ahead, so the test need not wait out the real one.
-        let service = BlobCollectionService(
-            collection: BlobCollection(store: store, grace: -3600), interval: .milliseconds(20), logger: Logger(label: "test"))
+        let service = BlobCollection(store: store, grace: -3600).service(every: .milliseconds(20), logger: Logger(label: "test"))
         let running = Task { try await service.run() }
         defer { running.cancel() }
         let deadline = ContinuousClock.now + .seconds(30)

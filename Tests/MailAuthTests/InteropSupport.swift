@@ -1,6 +1,7 @@
 import DNS
 import Foundation
 import MailCore
+import MailTestSupport
 import NIOCore
 import NIOPosix
 import Testing
@@ -20,26 +21,10 @@ enum Interop {
         let input = directory.appendingPathComponent("stdin"), output = directory.appendingPathComponent("output")
         try Data(stdin).write(to: input)
         let shell = ["/bin/sh", "-c", "i=$1; o=$2; shift 2; exec \"$@\" <\"$i\" >\"$o\" 2>&1", "sh", input.path, output.path]
-        let pid = try spawn(shell + [executable] + arguments)
-        let status = wait(pid)
+        let pid = try ChildProcess.spawn(shell + [executable] + arguments)
+        let status = ChildProcess.wait(pid)
         let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
         return (status, text)
-    }
-
-    static func spawn(_ arguments: [String]) throws -> pid_t {
-        var pid: pid_t = 0
-        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        let rc = posix_spawn(&pid, arguments[0], nil, nil, argv, environ)
-        guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EINVAL) }
-        return pid
-    }
-
-    /// The exit status (or 128 + signal).
-    static func wait(_ pid: pid_t) -> Int32 {
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1, errno == EINTR {}
-        return status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
     }
 
     static func pythonHas(_ modules: String) -> Bool {

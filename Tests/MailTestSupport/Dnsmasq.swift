@@ -43,14 +43,13 @@ public enum Dnsmasq {
                             "user=\(NSUserName())", "log-queries", "log-facility=\(log.path)"]
             try (settings + zone).joined(separator: "\n").appending("\n").write(to: config, atomically: true, encoding: .utf8)
 
-            let pid = try spawn([binary, "--keep-in-foreground", "--conf-file=\(config.path)", "--pid-file="])
+            let pid = try ChildProcess.spawn([binary, "--keep-in-foreground", "--conf-file=\(config.path)", "--pid-file="])
             var exitStatus: Int32? = nil
             defer {
                 // SIGKILL: the child inherits the test process's blocked-signal mask, so SIGTERM could stay pending.
                 if exitStatus == nil {
                     kill(pid, SIGKILL)
-                    var status: Int32 = 0
-                    while waitpid(pid, &status, 0) == -1, errno == EINTR {}
+                    _ = ChildProcess.wait(pid)
                 }
             }
             if try await isReady(port: port, pid: pid, exitStatus: &exitStatus) {
@@ -76,9 +75,8 @@ public enum Dnsmasq {
         let prober = try DNSResolver(configuration: probe)
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
-            var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == pid {
-                exitStatus = status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+            if let status = ChildProcess.exitStatus(pid) {
+                exitStatus = status
                 return false
             }
             do throws(DNSError) {
@@ -117,13 +115,34 @@ public enum Dnsmasq {
               let first = text.split(whereSeparator: \.isWhitespace).first, let low = Int(first) else { return 32768 }
         return low
     }()
+}
 
-    static func spawn(_ arguments: [String]) throws -> pid_t {
+/// Child processes without Foundation's `Process`: posix_spawn and waitpid. On a 2-core machine the cooperative pool has
+/// two threads, and Process's exit monitoring could stall behind tests blocked in it.
+public enum ChildProcess {
+    public static func spawn(_ arguments: [String]) throws -> pid_t {
         var pid: pid_t = 0
         let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         let rc = posix_spawn(&pid, arguments[0], nil, nil, argv, environ)
         guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EINVAL) }
         return pid
+    }
+
+    /// Waits for the child to end; its exit status (or 128 + the signal that ended it).
+    public static func wait(_ pid: pid_t) -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1, errno == EINTR {}
+        return decode(status)
+    }
+
+    /// The exit status if the child has ended, without waiting.
+    public static func exitStatus(_ pid: pid_t) -> Int32? {
+        var status: Int32 = 0
+        return waitpid(pid, &status, WNOHANG) == pid ? decode(status) : nil
+    }
+
+    static func decode(_ status: Int32) -> Int32 {
+        status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
     }
 }
