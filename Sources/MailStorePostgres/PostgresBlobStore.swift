@@ -20,20 +20,31 @@ public final class PostgresBlobStore: BlobStore {
     public func put(_ bytes: [UInt8]) async throws -> BlobID {
         let id = Self.identify(bytes)
         let now = Int64(Date().timeIntervalSince1970)
+        let first = ByteBuffer(bytes: bytes.prefix(Self.chunkSize))
+        // One statement: stored already → touched, claiming it for the caller against a concurrent collector, which
+        // deletes only a blob whose created_at is before its cutoff (see `remove`); new → the row and its first chunk.
+        // All parts see one snapshot. When another put inserts the same bytes at the same moment, ON CONFLICT waits for
+        // it and adds nothing; that row is as fresh as a touch.
+        let store: PostgresQuery = """
+            WITH touched AS (
+                UPDATE blob SET created_at = \(now) WHERE id = \(id.hex) RETURNING 1
+            ), added AS (
+                INSERT INTO blob (id, size, created_at) SELECT \(id.hex), \(Int64(bytes.count)), \(now)
+                WHERE NOT EXISTS (SELECT 1 FROM touched)
+                ON CONFLICT (id) DO NOTHING RETURNING id
+            )
+            INSERT INTO blob_chunk (blob_id, seq, data) SELECT id, 0, \(first) FROM added RETURNING 1
+            """
+        if bytes.count <= Self.chunkSize {
+            _ = try await database.rows(store)  // alone, one statement is atomic: no transaction needed
+            return id
+        }
         let logger = database.logger
         try await database.transaction { connection in
-            // Already stored: claim it for the caller against a concurrent collector, which deletes only a blob whose
-            // created_at is before its cutoff (the row lock orders the two; see collectGarbage).
-            let touched = try await connection.rows(
-                "UPDATE blob SET created_at = \(now) WHERE id = \(id.hex) AND created_at < \(now) RETURNING id", logger: logger)
-            guard touched.isEmpty else { return }
-            // Concurrent puts of the same bytes: the second waits on the key, then inserts nothing.
-            let inserted = try await connection.rows(
-                "INSERT INTO blob (id, size, created_at) VALUES (\(id.hex), \(Int64(bytes.count)), \(now)) ON CONFLICT (id) DO NOTHING RETURNING id",
-                logger: logger)
-            guard !inserted.isEmpty else { return }
-            var sequence: Int32 = 0
-            var offset = 0
+            // A big message: the row, its first chunk and every other chunk in one transaction.
+            guard try await !connection.rows(store, logger: logger).isEmpty else { return }
+            var sequence: Int32 = 1
+            var offset = Self.chunkSize
             repeat {
                 let end = min(offset + Self.chunkSize, bytes.count)
                 let chunk = ByteBuffer(bytes: bytes[offset..<end])

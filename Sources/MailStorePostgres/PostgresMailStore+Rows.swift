@@ -119,6 +119,46 @@ extension PostgresMailStore {
         return (UInt32(uidValidity), uids.map { UID($0) }, ModSeq(modSeq))
     }
 
+    /// One message into one mailbox in one statement, so one round trip (and, alone, no transaction of its own): the
+    /// UID and modseq from the mailbox row (locked until commit, as in `insertMessages`), the message row, its cached
+    /// summary, and the NOTIFY to the other nodes. No row when the mailbox is gone or its UIDs are exhausted.
+    static func insertOne(_ message: NewMessage, into mailbox: MailboxID, node: String) -> PostgresQuery {
+        let id = mailbox.rawValue, summary = message.summary, blob = message.blob.hex
+        return """
+            WITH m AS (
+                UPDATE mailbox SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1
+                WHERE id = \(id) AND uid_next < 4294967296
+                RETURNING uid_next - 1 AS uid, highest_modseq, uid_validity
+            ), added AS (
+                INSERT INTO message (mailbox_id, uid, modseq, flags, keywords, internal_date, zone, size, blob, recent)
+                SELECT \(id), m.uid, m.highest_modseq, \(message.flags.system.rawValue), \(message.flags.keywordText),
+                       \(Int(message.internalDate.secondsSince1970)), \(message.internalDate.zoneOffsetMinutes), \(message.size), \(blob), true
+                FROM m RETURNING 1
+            ), cached AS (
+                INSERT INTO summary (blob, envelope, bodystructure, body, search_text)
+                SELECT \(blob), \(ByteBuffer(bytes: summary.envelope)), \(ByteBuffer(bytes: summary.bodyStructure)),
+                       \(ByteBuffer(bytes: summary.body)), \(summary.searchText)
+                FROM m
+                ON CONFLICT (blob) DO UPDATE SET envelope = excluded.envelope, bodystructure = excluded.bodystructure,
+                    body = excluded.body, search_text = excluded.search_text
+                WHERE length(excluded.envelope) > 0 AND length(summary.envelope) = 0
+                RETURNING 1
+            )
+            SELECT m.uid, m.highest_modseq, m.uid_validity
+            FROM m, (SELECT pg_notify(\(channel), \("\(node) c \(id) ") || m.highest_modseq) FROM m) AS notified
+            """
+    }
+
+    /// Decodes `insertOne`'s row, or says why there is none.
+    static func insertedOne(_ rows: [PostgresRow], mailbox: MailboxID, exists: () async throws -> Bool) async throws -> (uidValidity: UInt32, uid: UID, modSeq: ModSeq) {
+        guard let row = rows.first else {
+            if try await !exists() { throw MailStoreError.mailboxNotFound(mailbox.description) }
+            throw MailStoreError.storage("UID space of \(mailbox) exhausted")
+        }
+        let (uid, modSeq, uidValidity) = try row.decode((Int, Int, Int).self)
+        return (UInt32(uidValidity), UID(uid), ModSeq(modSeq))
+    }
+
     /// Copies messages (flags, dates, blobs) to the destination; returns the mapping and the destination's new modseq,
     /// or nil when none of the UIDs exist.
     static func copyMessages(

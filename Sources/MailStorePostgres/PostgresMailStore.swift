@@ -168,6 +168,11 @@ public final class PostgresMailStore: MailStore {
     public func append(_ messages: [NewMessage], to mailbox: MailboxID) async throws -> UIDMapping {
         for message in messages where try await !blobs.contains(message.blob) { throw MailStoreError.blobMissing(message.blob) }
         let logger = logger, node = nodeID
+        if messages.count == 1 {
+            let (uidValidity, uid, modSeq) = try await insertOne(messages[0], into: mailbox)
+            changes.publish(.changed(mailbox, highestModSeq: modSeq))
+            return UIDMapping(uidValidity: uidValidity, source: [], destination: [uid])
+        }
         let (mapping, modSeq) = try await database.transaction { connection in
             let (uidValidity, uids, modSeq) = try await Self.insertMessages(connection, logger: logger, messages, into: mailbox)
             try await Self.notifyChange(connection, logger: logger, node: node, mailbox: mailbox, modSeq: modSeq)
@@ -182,17 +187,31 @@ public final class PostgresMailStore: MailStore {
         let logger = logger, node = nodeID
         // Mailbox rows are locked in id order, so two deliveries to overlapping sets of mailboxes cannot deadlock.
         let targets = Set(mailboxes).sorted { $0.rawValue < $1.rawValue }
-        let result: [(MailboxID, UID, ModSeq)] = try await database.transaction { connection in
-            var result: [(MailboxID, UID, ModSeq)] = []
-            for mailbox in targets {
-                let (_, uids, modSeq) = try await Self.insertMessages(connection, logger: logger, [message], into: mailbox)
-                try await Self.notifyChange(connection, logger: logger, node: node, mailbox: mailbox, modSeq: modSeq)
-                result.append((mailbox, uids[0], modSeq))
+        let result: [(MailboxID, UID, ModSeq)]
+        if targets.count == 1 {
+            let (_, uid, modSeq) = try await insertOne(message, into: targets[0])
+            result = [(targets[0], uid, modSeq)]
+        } else {
+            result = try await database.transaction { connection in
+                var result: [(MailboxID, UID, ModSeq)] = []
+                for mailbox in targets {
+                    let rows = try await connection.rows(Self.insertOne(message, into: mailbox, node: node), logger: logger)
+                    let (_, uid, modSeq) = try await Self.insertedOne(rows, mailbox: mailbox) {
+                        try await !connection.rows("SELECT 1 FROM mailbox WHERE id = \(mailbox.rawValue)", logger: logger).isEmpty
+                    }
+                    result.append((mailbox, uid, modSeq))
+                }
+                return result
             }
-            return result
         }
         for (mailbox, _, modSeq) in result { changes.publish(.changed(mailbox, highestModSeq: modSeq)) }
         return Dictionary(uniqueKeysWithValues: result.map { ($0.0, $0.1) })
+    }
+
+    /// `insertOne` on its own: one statement, so one round trip and atomic without a transaction around it.
+    private func insertOne(_ message: NewMessage, into mailbox: MailboxID) async throws -> (uidValidity: UInt32, uid: UID, modSeq: ModSeq) {
+        let rows = try await database.rows(Self.insertOne(message, into: mailbox, node: nodeID))
+        return try await Self.insertedOne(rows, mailbox: mailbox) { try await self.mailbox(id: mailbox) != nil }
     }
 
     public func messages(in mailbox: MailboxID) async throws -> [MessageRecord] {
