@@ -37,6 +37,17 @@ public struct BlobCollection: Sendable {
         return total
     }
 
+    /// `letterbox gc`: the routine collection now, and with `full` the sweep; one line to print for each.
+    public func runNow(full: Bool) async throws -> [String] {
+        let released = try await collectReleased()
+        var lines = ["deleted messages: \(released.examined) released blobs looked at, \(released.removed) removed"]
+        if full {
+            let swept = try await sweep()
+            lines.append("full sweep: \(swept) unreferenced blobs removed")
+        }
+        return lines
+    }
+
     /// Looks at every stored blob and removes those nothing references; returns how many it removed.
     public func sweep() async throws -> Int {
         let store = self.store

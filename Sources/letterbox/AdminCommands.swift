@@ -378,10 +378,8 @@ struct GCCommand: AsyncParsableCommand {
     func run() async throws {
         try await administer {
             guard grace >= 0 else { throw CommandFailure("--grace must be 0 or more seconds") }
-            let collection = BlobCollection(store: try store.open(.mustExist).mailStore, grace: grace)
-            let (examined, removed) = try await collection.collectReleased()
-            print("deleted messages: \(examined) released blobs looked at, \(removed) removed")
-            if full { print("full sweep: \(try await collection.sweep()) unreferenced blobs removed") }
+            let system = try store.open(.mustExist)
+            for line in try await BlobCollection(store: system.mailStore, grace: grace).runNow(full: full) { print(line) }
         }
     }
 }
