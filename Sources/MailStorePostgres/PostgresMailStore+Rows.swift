@@ -36,6 +36,13 @@ extension PostgresMailStore {
     /// A row of `messageSelect`.
     static func message(from row: PostgresRow) throws -> MessageRecord {
         let (uid, modSeq, flags, keywords, date, zone, size, blob) = try row.decode((Int, Int, Int, String, Int, Int, Int, String).self)
+        return try message(uid, modSeq, flags, keywords, date, zone, size, blob)
+    }
+
+    /// The columns of `messageSelect`, decoded.
+    static func message(
+        _ uid: Int, _ modSeq: Int, _ flags: Int, _ keywords: String, _ date: Int, _ zone: Int, _ size: Int, _ blob: String
+    ) throws -> MessageRecord {
         guard let blobID = BlobID(hex: blob) else { throw MailStoreError.storage("message \(uid) has a malformed blob id") }
         return MessageRecord(state((uid, modSeq, flags, keywords, date, zone, size)), blob: blobID)
     }
@@ -60,14 +67,6 @@ extension PostgresMailStore {
         let (id, uidValidity) = try row.decode((Int, Int).self)
         return MailboxInfo(id: MailboxID(Int64(id)), account: account, name: name, uidValidity: UInt32(uidValidity), uidNext: 1,
                            highestModSeq: 1, specialUse: specialUse, subscribed: false)
-    }
-
-    /// Stamps a new modseq on the mailbox (taking its row lock until commit) and returns it.
-    static func nextModSeq(_ connection: PostgresConnection, logger: Logger, mailbox: MailboxID) async throws -> ModSeq {
-        let rows = try await connection.rows(
-            "UPDATE mailbox SET highest_modseq = highest_modseq + 1 WHERE id = \(mailbox.rawValue) RETURNING highest_modseq", logger: logger)
-        guard let row = rows.first else { throw MailStoreError.mailboxNotFound(mailbox.description) }
-        return ModSeq(try row.decode(Int.self))
     }
 
     static func highestModSeq(_ connection: PostgresConnection, logger: Logger, mailbox: MailboxID) async throws -> ModSeq {
@@ -176,17 +175,24 @@ extension PostgresMailStore {
         return (UIDMapping(uidValidity: uidValidity, source: records.map(\.uid), destination: destinationUIDs), modSeq)
     }
 
-    /// Deletes the rows and writes the expunge log under one new modseq; nil when there was nothing to expunge.
+    /// Deletes the rows and writes the expunge log under one new modseq; nil when there was nothing to expunge. One
+    /// statement: the modseq from the mailbox row (locked until commit), the rows deleted, the log written under it.
     static func expungeRows(_ connection: PostgresConnection, logger: Logger, mailbox: MailboxID, uids: [UID]) async throws -> ModSeq? {
         guard !uids.isEmpty else { return nil }
-        let modSeq = try await nextModSeq(connection, logger: logger, mailbox: mailbox)
-        let values = uids.map(Int.init)
-        try await connection.run("DELETE FROM message WHERE mailbox_id = \(mailbox.rawValue) AND uid = ANY(\(values))", logger: logger)
-        try await connection.run("""
-            INSERT INTO expunged (mailbox_id, uid, modseq) SELECT \(mailbox.rawValue), u, \(Int(modSeq)) FROM unnest(\(values)::bigint[]) AS u
-            ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = excluded.modseq
+        let id = mailbox.rawValue, values = uids.map(Int.init)
+        let rows = try await connection.rows("""
+            WITH m AS (
+                UPDATE mailbox SET highest_modseq = highest_modseq + 1 WHERE id = \(id) RETURNING highest_modseq
+            ), gone AS (
+                DELETE FROM message WHERE mailbox_id = \(id) AND uid = ANY(\(values))
+            ), logged AS (
+                INSERT INTO expunged (mailbox_id, uid, modseq) SELECT \(id), u, m.highest_modseq FROM m, unnest(\(values)::bigint[]) AS u
+                ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = excluded.modseq
+            )
+            SELECT highest_modseq FROM m
             """, logger: logger)
-        return modSeq
+        guard let row = rows.first else { throw MailStoreError.mailboxNotFound(mailbox.description) }
+        return ModSeq(try row.decode(Int.self))
     }
 
     // MARK: Notifications to the other nodes

@@ -277,16 +277,30 @@ public final class PostgresMailStore: MailStore {
     }
 
     public func changes(in mailbox: MailboxID, since modSeq: ModSeq) async throws -> MailboxChanges {
-        let logger = logger
-        return try await readSnapshot(of: mailbox) { connection, uidNext, highest in
-            let changed = try await connection.rows(
-                "\(unescaped: Self.messageSelect) WHERE mailbox_id = \(mailbox.rawValue) AND modseq > \(Int(modSeq)) ORDER BY uid", logger: logger
-            ).map(Self.message(from:))
-            let expunged = try await connection.rows(
-                "SELECT uid FROM expunged WHERE mailbox_id = \(mailbox.rawValue) AND modseq > \(Int(modSeq)) ORDER BY uid", logger: logger
-            ).map { UID(try $0.decode(Int.self)) }
-            return MailboxChanges(changed: changed, expunged: expunged, highestModSeq: highest, uidNext: uidNext)
+        // One statement, so one snapshot (READ COMMITTED takes one per statement) and one round trip: the mailbox's
+        // counters, the messages changed and the UIDs expunged since `modSeq`, as they all were at one instant. Every
+        // session resynchronises with this after each change it hears of, so it is the store's most frequent read.
+        let id = mailbox.rawValue, since = Int(modSeq)
+        let rows = try await database.rows("""
+            SELECT 0, uid_next, highest_modseq, 0, '', 0::bigint, 0, 0::bigint, '' FROM mailbox WHERE id = \(id)
+            UNION ALL
+            SELECT 1, \(unescaped: Self.stateColumns), blob FROM message WHERE mailbox_id = \(id) AND modseq > \(since)
+            UNION ALL
+            SELECT 2, uid, modseq, 0, '', 0, 0, 0, '' FROM expunged WHERE mailbox_id = \(id) AND modseq > \(since)
+            """)
+        var counters: (uidNext: UID, highest: ModSeq)?
+        var changed: [MessageRecord] = [], expunged: [UID] = []
+        for row in rows {
+            let columns = try row.decode((Int, Int, Int, Int, String, Int, Int, Int, String).self)
+            switch columns.0 {
+            case 0: counters = (UID(columns.1), ModSeq(columns.2))
+            case 1: changed.append(try Self.message(columns.1, columns.2, columns.3, columns.4, columns.5, columns.6, columns.7, columns.8))
+            default: expunged.append(UID(columns.1))
+            }
         }
+        guard let counters else { throw MailStoreError.mailboxNotFound(mailbox.description) }
+        changed.sort { $0.uid < $1.uid }
+        return MailboxChanges(changed: changed, expunged: expunged.sorted(), highestModSeq: counters.highest, uidNext: counters.uidNext)
     }
 
     public func setFlags(
@@ -304,16 +318,22 @@ public final class PostgresMailStore: MailStore {
             ).map(Self.message(from:))
             var (updates, failed) = planFlagChange(current, flags: flags, operation: operation, unchangedSince: unchangedSince)
             guard !updates.isEmpty else { return ([], failed, nil) }
-            let modSeq = try await Self.nextModSeq(connection, logger: logger, mailbox: mailbox)
-            for index in updates.indices { updates[index].modSeq = modSeq }
             let updateUIDs = updates.map { Int($0.uid) }, systemFlags = updates.map(\.flags.system.rawValue)
-            let keywords = updates.map(\.flags.keywordText)
-            try await connection.run("""
-                UPDATE message SET flags = u.flags, keywords = u.keywords, modseq = \(Int(modSeq))
-                FROM unnest(\(updateUIDs)::bigint[], \(systemFlags)::bigint[], \(keywords)::text[]) AS u(uid, flags, keywords)
-                WHERE message.mailbox_id = \(mailbox.rawValue) AND message.uid = u.uid
+            let keywords = updates.map(\.flags.keywordText), id = mailbox.rawValue
+            // One statement: the new modseq, the rows stamped with it, and the NOTIFY to the other nodes.
+            let stamped = try await connection.rows("""
+                WITH m AS (
+                    UPDATE mailbox SET highest_modseq = highest_modseq + 1 WHERE id = \(id) RETURNING highest_modseq
+                ), changed AS (
+                    UPDATE message SET flags = u.flags, keywords = u.keywords, modseq = m.highest_modseq
+                    FROM m, unnest(\(updateUIDs)::bigint[], \(systemFlags)::bigint[], \(keywords)::text[]) AS u(uid, flags, keywords)
+                    WHERE message.mailbox_id = \(id) AND message.uid = u.uid
+                )
+                SELECT m.highest_modseq FROM m, (SELECT pg_notify(\(Self.channel), \("\(node) c \(id) ") || m.highest_modseq) FROM m) AS notified
                 """, logger: logger)
-            try await Self.notifyChange(connection, logger: logger, node: node, mailbox: mailbox, modSeq: modSeq)
+            guard let row = stamped.first else { throw MailStoreError.mailboxNotFound(mailbox.description) }
+            let modSeq = ModSeq(try row.decode(Int.self))
+            for index in updates.indices { updates[index].modSeq = modSeq }
             return (updates, failed, modSeq)
         }
         if let modSeq = result.2 { changes.publish(.changed(mailbox, highestModSeq: modSeq)) }
