@@ -17,11 +17,16 @@ struct DKIMKeySharing: Sendable {
     /// then mirrors the database's keys to disk. Returns the domains whose keys on disk changed.
     @discardableResult
     func synchronize() async throws -> [String] {
-        let local = keys.allKeys()
-        if !local.isEmpty {
-            try await store.importDKIMKeys(local.map { StoredDKIMKey(domain: $0.domain, selector: $0.selector, pem: $0.pem, isActive: $0.isActive) })
+        var shared = try await store.dkimKeys()
+        // Only domains the database has no keys of are offered (one short transaction each); after the first round
+        // that is none, so the periodic run is one read.
+        let covered = Set(shared.map { $0.domain.lowercased() })
+        let unshared = keys.allKeys().filter { !covered.contains($0.domain.lowercased()) }
+        if !unshared.isEmpty {
+            try await store.importDKIMKeys(unshared.map { StoredDKIMKey(domain: $0.domain, selector: $0.selector, pem: $0.pem, isActive: $0.isActive) })
+            shared = try await store.dkimKeys()
         }
-        return try keys.mirror(try await store.dkimKeys().map { ($0.domain, $0.selector, $0.pem, $0.isActive) })
+        return try keys.mirror(shared.map { ($0.domain, $0.selector, $0.pem, $0.isActive) })
     }
 
     /// New keys made on this node (`domain add`, `dkim rotate`): into the database, active from now on everywhere.
