@@ -69,7 +69,7 @@ let package = Package(
             dependencies: ["MailStore", "MailCore", postgres, nioCore, nioPosix, nioSSL, logging, crypto],
             swiftSettings: strict
         ),
-        .target(name: "Directory", dependencies: ["MailCore", "SASL", "MailStore", crypto], swiftSettings: strict),
+        .target(name: "Directory", dependencies: ["MailCore", "SASL", "MailStore", crypto, metrics], swiftSettings: strict),
 
         .target(
             name: "Delivery",
@@ -88,7 +88,7 @@ let package = Package(
 
         .target(
             name: "SMTPServer",
-            dependencies: ["ServerCore", "SMTPProtocol", "SASL", "Directory", "Delivery", "MailStore", "MailCore", "MailAuth", nioCore, logging, metrics],
+            dependencies: ["ServerCore", "SMTPProtocol", "SASL", "Directory", "Delivery", "MailStore", "MailCore", "MailAuth", "MIME", nioCore, logging, metrics],
             swiftSettings: strict
         ),
         .target(

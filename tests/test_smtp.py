@@ -34,8 +34,9 @@ def tls_context(server=None):
     return context
 
 
-def message(subject, body="Hello.\r\n", extra=""):
-    return (f"From: Bob <bob@remote.test>\r\nTo: {ALICE}\r\nSubject: {subject}\r\n"
+def message(subject, body="Hello.\r\n", extra="", sender="Bob <bob@remote.test>"):
+    """A message From `sender` (submission checks From against the login: pass `sender=ALICE` there)."""
+    return (f"From: {sender}\r\nTo: {ALICE}\r\nSubject: {subject}\r\n"
             f"Date: Fri, 27 Nov 2026 03:00:00 +0000\r\nMessage-ID: <{subject.replace(' ', '-')}@remote.test>\r\n"
             f"{extra}\r\n{body}").encode()
 
@@ -250,7 +251,7 @@ def test_submission_with_plain_delivers_locally_and_adds_missing_date_and_messag
 
 
 def test_submission_keeps_what_the_user_wrote(server):
-    sent = message("complete headers", body="Line one.\r\n..leading dot kept as one dot\r\n")
+    sent = message("complete headers", body="Line one.\r\n..leading dot kept as one dot\r\n", sender=ALICE)
     with authenticated_submission(server) as smtp:
         assert smtp.sendmail(ALICE, [ALICE], sent) == {}
     stored = stored_messages(server)
@@ -259,7 +260,7 @@ def test_submission_keeps_what_the_user_wrote(server):
 
 
 def test_submission_login_mechanism_and_remote_recipient_is_queued(server):
-    sent = message("to the world")
+    sent = message("to the world", sender=ALICE)
     with smtplib.SMTP(HOST, server.port("submission"), timeout=30) as smtp:
         smtp.starttls(context=tls_context(server))
         smtp.ehlo("client.test")
@@ -277,7 +278,7 @@ def test_submission_login_mechanism_and_remote_recipient_is_queued(server):
 
 
 def test_submissions_implicit_tls(server):
-    sent = message("implicit tls")
+    sent = message("implicit tls", sender=ALICE)
     with smtplib.SMTP_SSL(HOST, server.port("submissions"), timeout=30, context=tls_context(server)) as smtp:
         smtp.login(ALICE, PASSWORD)
         assert smtp.sendmail(ALICE, [ALICE], sent) == {}
@@ -334,7 +335,7 @@ def scram_login(client, user, password):
 def test_scram_sha_256_login_and_submission(server):
     client = greet(server.port("submissions"), implicit_tls=True)
     assert scram_login(client, ALICE, PASSWORD) == 235
-    sent = message("scram")
+    sent = message("scram", sender=ALICE)
     assert client.command(f"MAIL FROM:<{ALICE}>")[0] == 250
     assert client.command(f"RCPT TO:<{ALICE}>")[0] == 250
     assert client.command("DATA")[0] == 354
@@ -367,7 +368,7 @@ def test_swaks_mx_and_submission(server):
 
 
 def test_curl_smtp_and_smtps(server, tmp_path):
-    sent = message("curl")
+    sent = message("curl", sender=ALICE)
     path = tmp_path / "mail.eml"
     path.write_bytes(sent)
     cafile = str(server.data_dir / "tls" / "self-signed.pem")

@@ -97,7 +97,7 @@ extension QueueRunner {
                 plan = DeliveryPlan(sender: nil, localAccounts: accounts.map(\.id), remoteRecipients: forward.map { DeliveryRecipient(address: $0) })
             case .notLocal:
                 plan = DeliveryPlan(sender: nil, localAccounts: [], remoteRecipients: [DeliveryRecipient(address: sender)])
-            case .unknownUser, .disabled:
+            case .unknownUser:
                 logger.notice("no one to send a DSN to", metadata: ["id": "\(entry.id)", "sender": "\(entry.sender)"])
                 return false
             }

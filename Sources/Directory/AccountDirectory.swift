@@ -8,7 +8,8 @@ import SASL
 
 /// Settings of the account directory; defaults are safe for production.
 public struct DirectoryConfiguration: Sendable {
-    /// PBKDF2 iterations stored with new credentials (RFC 7677 asks for at least 4096; we use 100,000).
+    /// PBKDF2 iterations of stored credentials (`SCRAMCredentials.defaultIterations`, 10,000). A credential stored with
+    /// another count is re-derived with this one at the user's next successful PLAIN or LOGIN.
     public var credentialIterations: Int = SCRAMCredentials.defaultIterations
     /// Entries in the verified-login cache (0 disables it).
     public var loginCacheSize: Int = 10_000
@@ -32,6 +33,7 @@ public enum DirectoryError: Error, Equatable, Sendable, CustomStringConvertible 
     case weakPassword(String)
     case aliasExists(String)
     case unknownAlias(String)
+    case unknownGrant(String)
     case storage(String)
 
     public var description: String {
@@ -46,6 +48,7 @@ public enum DirectoryError: Error, Equatable, Sendable, CustomStringConvertible 
         case .weakPassword(let reason): "password refused: \(reason)"
         case .aliasExists(let text): "alias \(text) already exists"
         case .unknownAlias(let text): "no such alias '\(text)'"
+        case .unknownGrant(let text): text
         case .storage(let text): "storage error: \(text)"
         }
     }
@@ -57,8 +60,6 @@ public enum RecipientResolution: Equatable, Sendable {
     case deliver(accounts: [AccountRecord], forward: [EmailAddress])
     /// The domain is ours but nobody receives mail at this address (550 5.1.1 at RCPT).
     case unknownUser
-    /// The account exists but is disabled (550 5.2.1).
-    case disabled
     /// Not one of our domains (a relay attempt unless the sender authenticated).
     case notLocal
 
@@ -70,11 +71,16 @@ public final class AccountDirectory: Sendable {
     public let store: any DirectoryStore
     public let configuration: DirectoryConfiguration
     private let cache: LoginCache
+    /// Checked instead of a real credential when the user does not exist or is disabled, so that a PLAIN or LOGIN for
+    /// an unknown user costs the same key derivation as one for a real user (no timing oracle for account existence).
+    private let decoyCredentials: SCRAMCredentials?
 
     public init(store: any DirectoryStore, configuration: DirectoryConfiguration = DirectoryConfiguration()) {
         self.store = store
         self.configuration = configuration
         self.cache = LoginCache(capacity: configuration.loginCacheSize)
+        self.decoyCredentials = try? SCRAMCredentials.derive(
+            password: SCRAMNonce.random(), iterations: configuration.credentialIterations)
     }
 
     // MARK: Administration
@@ -169,16 +175,30 @@ public final class AccountDirectory: Sendable {
     /// Verifies a username (an email address) and password. The slow hash is skipped when the same user and password were
     /// verified recently against the same stored credential (so a password change invalidates the cache at once, even when
     /// made by another process).
+    ///
+    /// A credential stored with another iteration count than the configured one is re-derived with it on success (the
+    /// password is at hand only now), so lowering or raising `auth.credential_iterations` reaches every active user.
     public func authenticate(username: String, password: String) async -> AccountRecord? {
         guard let address = EmailAddress(username), !password.isEmpty,
-              let account = try? await store.account(address: address), !account.disabled,
-              let credentials = SCRAMCredentials(encoded: account.credential) else { return nil }
-        guard let password = try? SASLprep.prepare(password, usage: .query) else { return nil }
+              let password = try? SASLprep.prepare(password, usage: .query) else { return nil }
+        guard let account = try? await store.account(address: address), !account.disabled,
+              let credentials = SCRAMCredentials(encoded: account.credential) else {
+            _ = decoyCredentials?.verify(password: password)
+            return nil
+        }
         let key = cache.key(user: address.normalized, password: password)
         if cache.contains(key, storedKey: credentials.storedKey) { return account }
         guard credentials.verify(password: password) else { return nil }
-        cache.insert(key, storedKey: credentials.storedKey)
-        return account
+        guard credentials.iterations != configuration.credentialIterations,
+              let upgraded = try? SCRAMCredentials.derive(password: password, iterations: configuration.credentialIterations),
+              (try? await store.setCredential(address: address, credential: upgraded.encoded)) != nil else {
+            cache.insert(key, storedKey: credentials.storedKey)
+            return account
+        }
+        cache.insert(key, storedKey: upgraded.storedKey)
+        var refreshed = account
+        refreshed.credential = upgraded.encoded
+        return refreshed
     }
 
     /// The stored SCRAM credentials of a user, for a SCRAM-SHA-256 exchange; nil for unknown or disabled users.
@@ -199,7 +219,6 @@ public final class AccountDirectory: Sendable {
         guard try await isLocalDomain(address.domain) else { return .notLocal }
         var accounts: [AccountRecord] = [], forward: [EmailAddress] = []
         var seen: Set<String> = []
-        var sawDisabled = false
         func visit(_ address: EmailAddress, depth: Int) async throws(DirectoryError) -> Bool {
             guard depth < 8, seen.insert(address.normalized).inserted else { return true }
             let targets = try await mapped { try await self.store.aliasTargets(source: address.normalized) }
@@ -208,7 +227,8 @@ public final class AccountDirectory: Sendable {
                 return true
             }
             if let account = try await mapped({ try await self.store.account(address: address) }) {
-                if account.disabled { sawDisabled = true } else if !accounts.contains(account) { accounts.append(account) }
+                // A disabled account cannot log in, but still receives: disabling is reversible and must not bounce mail.
+                if !accounts.contains(account) { accounts.append(account) }
                 return true
             }
             return false
@@ -228,22 +248,72 @@ public final class AccountDirectory: Sendable {
             return true
         }
         guard try await expand(address, depth: 0) else { return .unknownUser }
-        if accounts.isEmpty && forward.isEmpty { return sawDisabled ? .disabled : .unknownUser }
+        if accounts.isEmpty && forward.isEmpty { return .unknownUser }
         return .deliver(accounts: accounts, forward: forward)
     }
 
-    /// True when `account` may use `sender` as its envelope sender or From: its own address, a plus-address of it, or an
-    /// alias (not a catch-all) that delivers to it.
+    /// True when `account` may use `sender` as its envelope sender, From or Sender: its own address, a plus-address of
+    /// it, an alias (not a catch-all) that delivers to it, or a send-as grant (the address, or its whole `@domain`).
+    /// A trusted relay may use any sender.
     public func may(_ account: AccountRecord, sendAs sender: EmailAddress) async throws(DirectoryError) -> Bool {
         let own = account.address.normalized
-        if sender.normalized == own { return true }
+        if account.trustedRelay || sender.normalized == own { return true }
         if let base = sender.removingSubaddress(separator: configuration.subaddressSeparator), base.normalized == own { return true }
         let candidates = [sender] + (sender.removingSubaddress(separator: configuration.subaddressSeparator).map { [$0] } ?? [])
         for candidate in candidates {
             let targets = try await mapped { try await self.store.aliasTargets(source: candidate.normalized) }
             if targets.contains(where: { $0.normalized == own }) { return true }
         }
-        return false
+        let grants = try await mapped { try await self.store.sendAsGrants(account: account.id) }
+        return candidates.contains { candidate in
+            grants.contains(candidate.normalized) || grants.contains("@" + candidate.domain.name)
+        }
+    }
+
+    // MARK: Account state and send-as grants
+
+    /// Disables (no login on any protocol; open sessions end; mail is still accepted) or enables an account.
+    public func setDisabled(_ address: String, _ disabled: Bool) async throws(DirectoryError) {
+        let address = try parseAddress(address)
+        try await mapped { try await self.store.setDisabled(address: address, disabled: disabled) }
+    }
+
+    /// Exempts an account from the sender checks of submission (an application sending for many addresses), or not.
+    public func setTrustedRelay(_ address: String, _ trusted: Bool) async throws(DirectoryError) {
+        let address = try parseAddress(address)
+        try await mapped { try await self.store.setTrustedRelay(address: address, trusted: trusted) }
+    }
+
+    /// The send-as grants of an account: addresses and `@domain`s.
+    public func sendAsGrants(_ address: String) async throws(DirectoryError) -> [String] {
+        let account = try await existingAccount(address)
+        return try await mapped { try await self.store.sendAsGrants(account: account.id) }
+    }
+
+    /// Lets `address`'s account send as `grant` (an address or `@domain`; the domain must be local: a grant is for mail
+    /// this server signs). Returns the normalized grant.
+    @discardableResult
+    public func addSendAsGrant(_ address: String, _ grant: String) async throws(DirectoryError) -> String {
+        let account = try await existingAccount(address)
+        let normalized = try parseAliasSource(grant)
+        guard let domain = DomainName(String(normalized[normalized.index(after: normalized.lastIndex(of: "@")!)...])),
+              try await isLocalDomain(domain) else { throw .unknownDomain(grant) }
+        try await mapped { try await self.store.addSendAsGrant(account: account.id, grant: normalized) }
+        return normalized
+    }
+
+    public func removeSendAsGrant(_ address: String, _ grant: String) async throws(DirectoryError) {
+        let account = try await existingAccount(address)
+        let normalized = try parseAliasSource(grant)
+        guard try await mapped({ try await self.store.removeSendAsGrant(account: account.id, grant: normalized) }) else {
+            throw .unknownGrant("\(address) has no send-as grant for \(grant)")
+        }
+    }
+
+    private func existingAccount(_ text: String) async throws(DirectoryError) -> AccountRecord {
+        let address = try parseAddress(text)
+        guard let account = try await mapped({ try await self.store.account(address: address) }) else { throw .unknownUser(text) }
+        return account
     }
 
     // MARK: Helpers

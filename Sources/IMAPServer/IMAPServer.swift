@@ -33,8 +33,6 @@ public struct IMAPServerConfiguration: Sendable {
     public var maximumLineLength = IMAPParserLimits.defaultMaximumLineLength
     /// Connections one account may hold open at once. Default 50.
     public var maximumConnectionsPerUser = 50
-    /// Pause after a failed authentication (slows password guessing). Default 1 s.
-    public var authenticationFailureDelay: Duration = .seconds(1)
     /// Failed authentications after which the connection is closed. Default 3.
     public var maximumAuthenticationFailures = 3
     /// Autologout before authentication (RFC 9051 §5.4 allows it). Default 60 s.
@@ -77,27 +75,28 @@ final class UserConnectionCounter: Sendable {
 /// The IMAP protocol for a ServerCore `Listener`: one `IMAPSession` per connection.
 public struct IMAPConnectionHandler: ConnectionHandler {
     public let store: any MailStore
-    public let directory: AccountDirectory
+    /// The process's one authenticator (shared with SMTP: failures and lockouts count across protocols).
+    public let authenticator: Authenticator
     public let configuration: IMAPServerConfiguration
     let userConnections: UserConnectionCounter
     let mailboxStates: MailboxStateCache
 
-    public init(store: any MailStore, directory: AccountDirectory, configuration: IMAPServerConfiguration = IMAPServerConfiguration()) {
-        self.init(store: store, directory: directory, configuration: configuration, userConnections: UserConnectionCounter(),
+    public init(store: any MailStore, authenticator: Authenticator, configuration: IMAPServerConfiguration = IMAPServerConfiguration()) {
+        self.init(store: store, authenticator: authenticator, configuration: configuration, userConnections: UserConnectionCounter(),
                   mailboxStates: MailboxStateCache(store: store, capacity: configuration.stateCacheMessages))
     }
 
     /// A handler for a second listener that shares this one's per-user connection count and mailbox state cache
     /// (`imap` and `imaps`).
     public func sharingLimits(configuration: IMAPServerConfiguration) -> IMAPConnectionHandler {
-        IMAPConnectionHandler(store: store, directory: directory, configuration: configuration, userConnections: userConnections,
+        IMAPConnectionHandler(store: store, authenticator: authenticator, configuration: configuration, userConnections: userConnections,
                               mailboxStates: mailboxStates)
     }
 
-    init(store: any MailStore, directory: AccountDirectory, configuration: IMAPServerConfiguration, userConnections: UserConnectionCounter,
+    init(store: any MailStore, authenticator: Authenticator, configuration: IMAPServerConfiguration, userConnections: UserConnectionCounter,
          mailboxStates: MailboxStateCache) {
         self.store = store
-        self.directory = directory
+        self.authenticator = authenticator
         self.configuration = configuration
         self.userConnections = userConnections
         self.mailboxStates = mailboxStates

@@ -3,23 +3,23 @@ import IMAPProtocol
 import MailStore
 import SASL
 import ServerCore
-import Metrics
+import Synchronization
 
-/// LOGIN (RFC 9051 §6.2.3) and AUTHENTICATE (§6.2.2, RFC 4959 SASL-IR) through the SASL state machines.
+/// LOGIN (RFC 9051 §6.2.3) and AUTHENTICATE (§6.2.2, RFC 4959 SASL-IR) through the shared `Authenticator`: this file
+/// only turns lines into its calls and its steps into responses.
 extension IMAPSession {
+    var authenticationClient: Authenticator.Client {
+        Authenticator.Client(service: "imap", address: connection.remoteAddress?.ipAddress)
+    }
+
     func login(username: String, password: String) async throws -> Completion {
-        guard let found = await directory.authenticate(username: username, password: password) else {
-            return try await authenticationFailed()
-        }
-        return try await loggedIn(found)
+        try await finish(await authenticator.login(username: username, password: password, client: authenticationClient), method: "LOGIN")
     }
 
     func authenticate(mechanism name: String, initialResponse: SASLInitialResponse?) async throws -> Completion {
         guard let mechanism = SASLMechanismName(matching: name) else {
             throw CommandFailure.no("unsupported authentication mechanism", code: .cannot)
         }
-        var exchange = SASLServerExchange(mechanism: mechanism)
-        var found: AccountRecord?
         let initial: [UInt8]?
         switch initialResponse {
         case nil: initial = nil
@@ -28,31 +28,33 @@ extension IMAPSession {
             guard let bytes = try? SASLBase64.decode(text) else { throw CommandFailure.bad("invalid base64 in initial response") }
             initial = bytes
         }
-        var step = exchange.start(initialResponse: initial)
-        while true {
-            switch step {
-            case .challenge(let challenge):
-                step = exchange.step(response: try await challengeResponse(challenge))
-            case .needCredentials(let username):
-                let lookup = await directory.scramCredentials(username: username)
-                found = lookup?.0
-                step = exchange.provide(credentials: lookup?.1)
-            case .success(_, let finalData):
-                if let finalData {
-                    // RFC 9051 §6.2.2: additional data with success goes in a last challenge; the client answers empty.
-                    _ = try await challengeResponse(finalData)
-                }
-                guard let found else { return try await authenticationFailed() }
-                return try await loggedIn(found)
-            case .failure(let error):
-                switch error.kind {
-                case .syntax: throw CommandFailure.bad("malformed authentication exchange: \(error)")
-                case .cancelled: throw CommandFailure.bad("authentication cancelled")
-                case .authentication: return try await authenticationFailed()
-                case .internalError:
-                    logger.error("SASL exchange out of order", metadata: ["error": "\(error)"])
-                    throw CommandFailure.no("authentication failed", code: .serverBug)
-                }
+        var (exchange, step) = await authenticator.begin(mechanism, initialResponse: initial, client: authenticationClient)
+        while case .challenge(let challenge) = step, var running = exchange {
+            // RFC 9051 §6.2.2: data with success (SCRAM's v=) also goes in a challenge; the client answers empty.
+            step = await authenticator.respond(to: &running, with: try await challengeResponse(challenge))
+            exchange = running
+        }
+        return try await finish(step, method: mechanism.rawValue)
+    }
+
+    /// The one place where the authenticator's outcome becomes an IMAP response.
+    private func finish(_ step: Authenticator.Step, method: String) async throws -> Completion {
+        switch step {
+        case .success(let found):
+            return try await loggedIn(found, method: method)
+        case .challenge:
+            throw CommandFailure.no("authentication failed", code: .serverBug)
+        case .failure(let failure):
+            switch failure {
+            case .malformed: throw CommandFailure.bad("malformed authentication exchange")
+            case .cancelled: throw CommandFailure.bad("authentication cancelled")
+            case .invalidCredentials: return try await authenticationFailed()
+            case .lockedOut:
+                logger.notice("authentication refused: address or account locked out after failures")
+                throw CommandFailure.no("too many failed logins; try again later", code: .unavailable)
+            case .temporary:
+                logger.error("authentication failed: the store could not be read")
+                throw CommandFailure.no("temporary server failure, try again later", code: .unavailable)
             }
         }
     }
@@ -70,10 +72,7 @@ extension IMAPSession {
 
     private func authenticationFailed() async throws -> Completion {
         authenticationFailures += 1
-        Counter(label: "letterbox_auth_failures_total", dimensions: [("protocol", "imap")]).increment()
         logger.notice("authentication failed", metadata: ["failures": "\(authenticationFailures)"])
-        try await connection.flush()
-        try? await Task.sleep(for: configuration.authenticationFailureDelay)
         if authenticationFailures >= configuration.maximumAuthenticationFailures {
             try await send(.status(.bye, text: "too many authentication failures"))
             closing = true
@@ -81,16 +80,33 @@ extension IMAPSession {
         return Completion(status: .no, code: .authenticationFailed, text: "authentication failed")
     }
 
-    private func loggedIn(_ found: AccountRecord) async throws -> Completion {
+    private func loggedIn(_ found: AccountRecord, method: String) async throws -> Completion {
         guard userConnections.acquire(found.id, limit: configuration.maximumConnectionsPerUser) else {
             throw CommandFailure.no("too many connections for this account", code: .limit)
         }
         account = found
         state.authenticated()
+        let waker = connection.waker, revoked = self.revoked
+        registration = authenticator.sessions.register(account: found.id) {
+            revoked.set()
+            waker.requestShutdown()
+        }
         logger[metadataKey: "user"] = "\(found.address)"
         connection.logger[metadataKey: "user"] = "\(found.address)"
         connection.idleTimeout = configuration.authenticatedTimeout
-        logger.info("authenticated")
+        logger.info("authenticated", metadata: ["method": "\(method)"])
         return .ok("authenticated", code: .capability(state.capabilities))
     }
+
+    /// The BYE text when the session is asked to end: its account was disabled, or the server is stopping.
+    var shutdownReason: String {
+        revoked.isSet ? "account disabled" : "server shutting down"
+    }
+}
+
+/// Set (from the session registry's sweep) when the session's account was disabled or removed.
+final class RevocationFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .relaxed) }
+    var isSet: Bool { value.load(ordering: .relaxed) }
 }

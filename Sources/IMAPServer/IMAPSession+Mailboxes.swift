@@ -210,7 +210,7 @@ extension IMAPSession {
             case .wokenUp:
                 continue
             case .shutdownRequested:
-                try await send(.status(.bye, text: "server shutting down"))
+                try await send(.status(.bye, text: shutdownReason))
                 closing = true
                 return .ok("IDLE terminated")
             }

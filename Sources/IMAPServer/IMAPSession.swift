@@ -27,7 +27,7 @@ struct CommandFailure: Error {
 final class IMAPSession {
     let connection: Connection
     let store: any MailStore
-    let directory: AccountDirectory
+    let authenticator: Authenticator
     let configuration: IMAPServerConfiguration
     let userConnections: UserConnectionCounter
     let mailboxStates: MailboxStateCache
@@ -40,11 +40,14 @@ final class IMAPSession {
     var selected: SelectedMailbox?
     var authenticationFailures = 0
     var closing = false
+    /// This session in the authenticator's registry while logged in; `revoked` is set when its account was disabled.
+    var registration: SessionRegistry.Registration?
+    let revoked = RevocationFlag()
 
     init(connection: Connection, handler: IMAPConnectionHandler) {
         self.connection = connection
         self.store = handler.store
-        self.directory = handler.directory
+        self.authenticator = handler.authenticator
         self.configuration = handler.configuration
         self.userConnections = handler.userConnections
         self.mailboxStates = handler.mailboxStates
@@ -79,6 +82,7 @@ final class IMAPSession {
         defer {
             selected?.close()
             if let account { userConnections.release(account.id) }
+            if let registration { authenticator.sessions.unregister(registration) }
         }
         do throws(ConnectionError) {
             try await send(state.greeting)
@@ -103,7 +107,7 @@ final class IMAPSession {
                     try await send(.status(.bye, text: "command line too long"))
                     closing = true
                 case .shutdown:
-                    try await send(.status(.bye, text: "server shutting down"))
+                    try await send(.status(.bye, text: shutdownReason))
                     closing = true
                 }
                 try await connection.flush()

@@ -21,7 +21,7 @@ enum IMAPWiring {
             listener.maxConnectionsPerAddress = settings.maxConnectionsPerIP
             return listener
         }
-        let imap = IMAPConnectionHandler(store: context.system.mailStore, directory: context.system.directory, configuration: configuration)
+        let imap = IMAPConnectionHandler(store: context.system.mailStore, authenticator: context.system.authenticator, configuration: configuration)
         var endpoints: [ServiceEndpoint] = []
         if let listener = limited(context.listenerConfiguration(.imap, tlsMode: .startTLS)) {
             endpoints.append(ServiceEndpoint(service: .imap, listener: listener, handler: imap))

@@ -1,5 +1,7 @@
+import Directory
 import Foundation
 import MailCore
+import SASL
 
 /// A listening address `host:port` (`[v6]:port` for IPv6).
 public struct ListenAddress: Hashable, Sendable, CustomStringConvertible {
@@ -78,15 +80,23 @@ public struct LetterboxConfiguration: Sendable, Equatable {
     public var allowCleartextAuthentication = false
     /// `auth.min_password_length`
     public var minimumPasswordLength = 8
-    /// `auth.credential_iterations`: PBKDF2 iterations for new SCRAM-SHA-256 credentials.
-    public var credentialIterations = 100_000
+    /// `auth.credential_iterations`: PBKDF2 iterations of SCRAM-SHA-256 credentials; a credential stored with another
+    /// count is re-derived at the user's next PLAIN/LOGIN. Default 10,000 (Cyrus SASL clients refuse more).
+    public var credentialIterations = SCRAMCredentials.defaultIterations
     /// `auth.login_cache_size`: verified logins remembered to skip the slow hash (0 disables).
     public var loginCacheSize = 10_000
+    /// `auth.lockout_threshold`: failed logins (on any protocol, over any connections) from one IP address, or for one
+    /// account name, after which that address or name is locked out. Default 10.
+    public var lockoutThreshold = AuthenticationThrottle.Configuration().lockoutThreshold
+    /// `auth.lockout_duration` (seconds): how long a lockout lasts, and how long a failure counts. Default 900.
+    public var lockoutSeconds = Int(AuthenticationThrottle.Configuration().lockoutDuration.components.seconds)
 
     /// `[smtp]`: limits of the SMTP services (MX and submission).
     public var smtp = SMTPSettings()
     /// `[imap]`: limits of the IMAP services.
     public var imap = IMAPSettings()
+    /// `[submission]`: policy of the submission services (587, 465).
+    public var submission = SubmissionSettings()
     /// `quota.default`: octets each account may store unless `letterbox user quota` set its own; 0 is unlimited.
     public var defaultQuota: Int64 = 0
 
@@ -104,6 +114,13 @@ public struct LetterboxConfiguration: Sendable, Equatable {
         public var maxConnectionsPerIP = 20
         /// `smtp.postmaster`: where mail to <Postmaster> goes; empty: the postmaster account or alias of a local domain.
         public var postmaster: String?
+    }
+
+    public struct SubmissionSettings: Sendable, Equatable {
+        /// `submission.check_from`: every `From:` and `Sender:` address of a submitted message must belong to the
+        /// authenticated account (its address, a plus-address, an alias delivering to it, or a send-as grant), else
+        /// 550 5.7.1. Default true; accounts marked `--trusted-relay` are exempt either way.
+        public var checkFrom = true
     }
 
     public struct IMAPSettings: Sendable, Equatable {
@@ -265,7 +282,10 @@ public struct LetterboxConfiguration: Sendable, Equatable {
         configuration.minimumPasswordLength = try reader.int("auth.min_password_length", range: 1...1024) ?? configuration.minimumPasswordLength
         configuration.credentialIterations = try reader.int("auth.credential_iterations", range: 4096...10_000_000) ?? configuration.credentialIterations
         configuration.loginCacheSize = try reader.int("auth.login_cache_size", range: 0...10_000_000) ?? configuration.loginCacheSize
+        configuration.lockoutThreshold = try reader.int("auth.lockout_threshold", range: 1...1_000_000) ?? configuration.lockoutThreshold
+        configuration.lockoutSeconds = try reader.int("auth.lockout_duration", range: 1...86_400 * 30) ?? configuration.lockoutSeconds
         try readSMTP(&reader, into: &configuration.smtp)
+        configuration.submission.checkFrom = try reader.bool("submission.check_from") ?? configuration.submission.checkFrom
         try readIMAP(&reader, into: &configuration.imap)
         configuration.defaultQuota = try reader.size("quota.default", range: 0...Int64.max) ?? configuration.defaultQuota
         try readDelivery(&reader, into: &configuration.delivery)

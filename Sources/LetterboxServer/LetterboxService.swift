@@ -63,10 +63,16 @@ public enum LetterboxService {
         let interval = configuration.store.gcIntervalSeconds
         let sharing: [any Service] = system.dkimSharing.map { [$0.service(logger: logger)] } ?? []
         let collection: [any Service] = interval == 0 ? [] : [BlobCollection(store: system.mailStore).service(every: .seconds(interval), logger: logger)]
+        let registry = system.authenticator.sessions
+        let sessionSweep = PeriodicService(interval: SessionRegistry.sweepInterval, logger: logger,
+                                           failure: "cannot check the accounts of open sessions; trying again") {
+            let ended = try await registry.sweep()
+            if ended > 0 { logger.notice("ended the sessions of disabled or removed accounts", metadata: ["sessions": "\(ended)"]) }
+        }
         let group = ServiceGroup(configuration: .init(
             services: listeners.map { $0.1 as any Service } + (http.map { [$0 as any Service] } ?? []) + [ready, reload, QueueRunnerService(runner: runner)]
                 + (system.postgres.map { [ChangeListenerService(store: $0) as any Service] } ?? [])
-                + collection + sharing,
+                + collection + sharing + [sessionSweep],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         defer { runtime.removeListenerFile() }
         do {

@@ -15,6 +15,8 @@ public final class MailSystem: Sendable {
     public let directoryStore: any DirectoryStore
     public let queueStore: any QueueStore
     public let directory: AccountDirectory
+    /// The one authentication path of every protocol `serve` runs (lockouts count across them).
+    public let authenticator: Authenticator
     /// The shared database when the backend is PostgreSQL (nil for SQLite).
     public let postgres: PostgresMailStore?
 
@@ -37,6 +39,10 @@ public final class MailSystem: Sendable {
         directoryConfiguration.loginCacheSize = configuration.loginCacheSize
         directoryConfiguration.minimumPasswordLength = configuration.minimumPasswordLength
         directory = AccountDirectory(store: directoryStore, configuration: directoryConfiguration)
+        var throttle = AuthenticationThrottle.Configuration()
+        throttle.lockoutThreshold = configuration.lockoutThreshold
+        throttle.lockoutDuration = .seconds(configuration.lockoutSeconds)
+        authenticator = Authenticator(directory: directory, throttle: AuthenticationThrottle(configuration: throttle))
     }
 
     static func openSQLite(root: String, mode: OpenMode) throws(ConfigurationError) -> SQLiteMailStore {

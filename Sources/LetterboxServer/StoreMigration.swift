@@ -75,6 +75,9 @@ public struct StoreMigration: Sendable {
         for account in accounts {
             let newAccount = try await destination.importAccount(account)
             summary.accounts += 1
+            for grant in try await sourceDirectoryStore.sendAsGrants(account: account.id) {
+                try await destinationDirectory.addSendAsGrant(account: newAccount, grant: grant)
+            }
             try await destination.importSubscriptions(try await source.subscriptions(of: account.id), account: newAccount)
             for mailbox in try await source.mailboxes(of: account.id) {
                 let newMailbox = try await destination.importMailbox(mailbox, account: newAccount)
@@ -141,9 +144,16 @@ public struct StoreMigration: Sendable {
     ) async throws {
         func mismatch(_ what: String) -> MailStoreError { .storage("verification failed: \(what) differs after the copy") }
         guard try await sourceDirectory.domains() == destinationDirectory.domains() else { throw mismatch("the domain list") }
-        let before = try await sourceDirectory.accounts(in: nil).map { [$0.address.description, $0.credential, "\($0.disabled)", "\($0.quota ?? -1)"] }
-        let after = try await destinationDirectory.accounts(in: nil).map { [$0.address.description, $0.credential, "\($0.disabled)", "\($0.quota ?? -1)"] }
-        guard before == after else { throw mismatch("the account list") }
+        func described(_ directory: any DirectoryStore) async throws -> [[String]] {
+            var rows: [[String]] = []
+            for account in try await directory.accounts(in: nil) {
+                let grants = try await directory.sendAsGrants(account: account.id).joined(separator: " ")
+                rows.append([account.address.description, account.credential, "\(account.disabled)", "\(account.quota ?? -1)",
+                             "\(account.trustedRelay)", grants])
+            }
+            return rows
+        }
+        guard try await described(sourceDirectory) == described(destinationDirectory) else { throw mismatch("the account list") }
         guard try await sourceDirectory.aliases() == destinationDirectory.aliases() else { throw mismatch("the alias list") }
         var checked = 0
         for (index, pair) in pairs.enumerated() {

@@ -57,6 +57,12 @@ public struct Header: Hashable, Sendable {
     /// The first field's unfolded value.
     public func value(_ name: String) -> String? { self[name]?.unfoldedValue }
 
+    /// The header section of a whole message (up to its first empty line), for callers that need its fields but not
+    /// the MIME tree (a submission server checking From and Sender, say).
+    public static func parse(message bytes: [UInt8]) -> Header {
+        parseHeader(bytes, from: 0, to: bytes.count) { _, _ in false }.0
+    }
+
     static func namesEqual(_ a: String, _ b: String) -> Bool {
         let x = a.utf8, y = b.utf8
         guard x.count == y.count else { return false }

@@ -95,13 +95,18 @@ public struct AccountRecord: Hashable, Sendable {
     public var disabled: Bool
     /// Storage quota in octets for all the account's mailboxes; nil uses the server default (`quota.default`).
     public var quota: Int64?
+    /// May send with any envelope sender and From (an application that sends for many addresses); off by default.
+    public var trustedRelay: Bool
 
-    public init(id: AccountID, address: EmailAddress, credential: String, disabled: Bool, quota: Int64? = nil) {
+    public init(
+        id: AccountID, address: EmailAddress, credential: String, disabled: Bool, quota: Int64? = nil, trustedRelay: Bool = false
+    ) {
         self.id = id
         self.address = address
         self.credential = credential
         self.disabled = disabled
         self.quota = quota
+        self.trustedRelay = trustedRelay
     }
 }
 
@@ -138,4 +143,22 @@ public protocol DirectoryStore: Sendable {
     func addAlias(_ alias: AliasRecord) async throws
     /// Removes one target of an alias, or every target when `target` is nil.
     func removeAlias(source: String, target: EmailAddress?) async throws
+
+    /// Disables (no login anywhere; mail is still accepted) or enables the account.
+    func setDisabled(address: EmailAddress, disabled: Bool) async throws
+    /// Marks the account as a trusted relay (exempt from the sender checks of submission) or not.
+    func setTrustedRelay(address: EmailAddress, trusted: Bool) async throws
+    /// Of these accounts, the ones that are disabled or no longer exist (open sessions of these must end).
+    func revokedAccounts(among ids: [AccountID]) async throws -> Set<AccountID>
+
+    /// The addresses (`user@domain`) and domains (`@domain`) the account may send as besides its own, in order.
+    func sendAsGrants(account: AccountID) async throws -> [String]
+    /// Grants `grant` (normalized `user@domain` or `@domain`); granting twice is harmless.
+    func addSendAsGrant(account: AccountID, grant: String) async throws
+    /// Removes a grant; false when there was none.
+    func removeSendAsGrant(account: AccountID, grant: String) async throws -> Bool
+
+    /// 32 random bytes made once per store (every node shares them): the key of values that must be the same on every
+    /// node and across restarts, such as the fake SCRAM salt of accounts that do not exist.
+    func authenticationSecret() async throws -> [UInt8]
 }

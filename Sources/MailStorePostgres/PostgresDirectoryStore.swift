@@ -1,6 +1,7 @@
 import Foundation
 import MailCore
 import MailStore
+import NIOCore
 import PostgresNIO
 
 /// `DirectoryStore` in the same PostgreSQL database as the mail store (an account and its mailboxes commit together).
@@ -150,11 +151,59 @@ public final class PostgresDirectoryStore: DirectoryStore {
         }
     }
 
-    static let accountSelect = "SELECT id, display_address, credential, disabled, quota FROM account"
+    public func setDisabled(address: EmailAddress, disabled: Bool) async throws {
+        try await updateAccount(address) { "UPDATE account SET disabled = \(disabled) WHERE address = \($0) RETURNING id" }
+    }
+
+    public func setTrustedRelay(address: EmailAddress, trusted: Bool) async throws {
+        try await updateAccount(address) { "UPDATE account SET trusted_relay = \(trusted) WHERE address = \($0) RETURNING id" }
+    }
+
+    public func revokedAccounts(among ids: [AccountID]) async throws -> Set<AccountID> {
+        guard !ids.isEmpty else { return [] }
+        let wanted = Set(ids)
+        let values = wanted.map { Int($0.rawValue) }
+        let active = try await database.rows("SELECT id FROM account WHERE id = ANY(\(values)) AND NOT disabled")
+            .map { AccountID(Int64(try $0.decode(Int.self))) }
+        return wanted.subtracting(active)
+    }
+
+    public func sendAsGrants(account: AccountID) async throws -> [String] {
+        try await database.rows("SELECT grant_address FROM send_as WHERE account_id = \(Int(account.rawValue)) ORDER BY grant_address")
+            .map { try $0.decode(String.self) }
+    }
+
+    public func addSendAsGrant(account: AccountID, grant: String) async throws {
+        let logger = store.logger, grant = grant.lowercased(), id = Int(account.rawValue)
+        try await database.transaction { connection in
+            try await connection.run(
+                "INSERT INTO send_as (account_id, grant_address) VALUES (\(id), \(grant)) ON CONFLICT DO NOTHING", logger: logger)
+        }
+    }
+
+    public func removeSendAsGrant(account: AccountID, grant: String) async throws -> Bool {
+        let logger = store.logger, grant = grant.lowercased(), id = Int(account.rawValue)
+        return try await database.transaction { connection in
+            try await !connection.rows(
+                "DELETE FROM send_as WHERE account_id = \(id) AND grant_address = \(grant) RETURNING account_id", logger: logger).isEmpty
+        }
+    }
+
+    public func authenticationSecret() async throws -> [UInt8] {
+        guard let row = try await database.rows("SELECT value FROM secret WHERE name = 'authentication'").first else {
+            throw MailStoreError.storage("the store has no authentication secret (migration 6 missing)")
+        }
+        let bytes = try row.decode(ByteBuffer.self)
+        return Array(bytes.readableBytesView)
+    }
+
+    static let accountSelect = "SELECT id, display_address, credential, disabled, quota, trusted_relay FROM account"
 
     static func account(from row: PostgresRow) throws -> AccountRecord? {
-        let (id, display, credential, disabled, quota) = try row.decode((Int, String, String, Bool, Int?).self)
+        let (id, display, credential, disabled, quota, trusted) = try row.decode((Int, String, String, Bool, Int?, Bool).self)
         guard let address = EmailAddress(display) else { return nil }
-        return AccountRecord(id: AccountID(Int64(id)), address: address, credential: credential, disabled: disabled, quota: quota.map(Int64.init))
+        return AccountRecord(
+            id: AccountID(Int64(id)), address: address, credential: credential, disabled: disabled, quota: quota.map(Int64.init),
+            trustedRelay: trusted)
     }
 }

@@ -22,14 +22,14 @@ extension PostgresMailStore {
         try await database.rows("SELECT (SELECT count(*) FROM domain) + (SELECT count(*) FROM account)").first?.decode(Int.self) == 0
     }
 
-    /// Adds an account as it was (credential, disabled, quota) without default mailboxes; returns its new id.
+    /// Adds an account as it was (credential, disabled, quota, trusted relay) without default mailboxes; returns its new id.
     public func importAccount(_ account: AccountRecord) async throws -> AccountID {
         let logger = logger, quota = account.quota.map(Int.init)
         return try await database.transaction { connection in
             let rows = try await connection.rows("""
-                INSERT INTO account (address, display_address, domain, credential, disabled, quota, created_at)
+                INSERT INTO account (address, display_address, domain, credential, disabled, quota, trusted_relay, created_at)
                 VALUES (\(account.address.normalized), \(account.address.description), \(account.address.domain.name), \(account.credential),
-                        \(account.disabled), \(quota), extract(epoch from now())::bigint)
+                        \(account.disabled), \(quota), \(account.trustedRelay), extract(epoch from now())::bigint)
                 RETURNING id
                 """, logger: logger)
             return AccountID(Int64(try rows[0].decode(Int.self)))

@@ -172,6 +172,23 @@ enum PostgresSchema {
             )
             """,
         ]),
+        (6, "sender integrity and the authentication secret", [
+            // As SQLite's v7: send-as grants, trusted relays, and the store's secret shared by every node.
+            "ALTER TABLE account ADD COLUMN trusted_relay boolean NOT NULL DEFAULT false",
+            """
+            CREATE TABLE send_as (
+                account_id bigint NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+                grant_address text NOT NULL,
+                PRIMARY KEY (account_id, grant_address)
+            )
+            """,
+            "CREATE TABLE secret (name text PRIMARY KEY, value bytea NOT NULL)",
+            // gen_random_uuid() is built in since PostgreSQL 13 and draws from the strong random source.
+            """
+            INSERT INTO secret (name, value) VALUES ('authentication',
+                sha256(convert_to(gen_random_uuid()::text || gen_random_uuid()::text || clock_timestamp()::text, 'UTF8')))
+            """,
+        ]),
     ]
 
     /// Brings the schema to the latest version. Safe to run from several nodes at once.

@@ -151,6 +151,20 @@ public final class SQLiteDatabase: Sendable {
                 END;
                 """)
         }
+        migrator.registerMigration("v7: sender integrity and the authentication secret") { db in
+            // Send-as grants (an address or @domain an account may use as sender besides its own), trusted relays
+            // (exempt from the sender checks), and the store's secret for values every node must derive alike.
+            try db.execute(sql: """
+                ALTER TABLE account ADD COLUMN trusted_relay INTEGER NOT NULL DEFAULT 0;
+                CREATE TABLE send_as (
+                    account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+                    grant_address TEXT NOT NULL,
+                    PRIMARY KEY (account_id, grant_address)
+                ) WITHOUT ROWID;
+                CREATE TABLE secret (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+                INSERT INTO secret (name, value) VALUES ('authentication', randomblob(32));
+                """)
+        }
         return migrator
     }
 }

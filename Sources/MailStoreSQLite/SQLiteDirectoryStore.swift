@@ -144,11 +144,67 @@ public final class SQLiteDirectoryStore: DirectoryStore {
         }
     }
 
-    static let accountSelect = "SELECT id, display_address, credential, disabled, quota FROM account"
+    public func setDisabled(address: EmailAddress, disabled: Bool) async throws {
+        try await updateAccount(address, set: "disabled = ?", disabled)
+    }
+
+    public func setTrustedRelay(address: EmailAddress, trusted: Bool) async throws {
+        try await updateAccount(address, set: "trusted_relay = ?", trusted)
+    }
+
+    private func updateAccount(_ address: EmailAddress, set assignment: String, _ value: Bool) async throws {
+        try await store.write { db in
+            try db.execute(sql: "UPDATE account SET \(assignment) WHERE address = ?", arguments: [value, address.normalized])
+            if db.changesCount == 0 { throw MailStoreError.accountNotFound(address.description) }
+        }
+    }
+
+    public func revokedAccounts(among ids: [AccountID]) async throws -> Set<AccountID> {
+        guard !ids.isEmpty else { return [] }
+        let wanted = Set(ids)
+        return try await store.read { db in
+            let list = wanted.map { String($0.rawValue) }.joined(separator: ",")
+            let active = try Int64.fetchAll(db, sql: "SELECT id FROM account WHERE id IN (\(list)) AND disabled = 0")
+            return wanted.subtracting(active.map(AccountID.init))
+        }
+    }
+
+    public func sendAsGrants(account: AccountID) async throws -> [String] {
+        try await store.read { db in
+            try String.fetchAll(db, sql: "SELECT grant_address FROM send_as WHERE account_id = ? ORDER BY grant_address",
+                                arguments: [account.rawValue])
+        }
+    }
+
+    public func addSendAsGrant(account: AccountID, grant: String) async throws {
+        try await store.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO send_as (account_id, grant_address) VALUES (?, ?)",
+                           arguments: [account.rawValue, grant.lowercased()])
+        }
+    }
+
+    public func removeSendAsGrant(account: AccountID, grant: String) async throws -> Bool {
+        try await store.write { db in
+            try db.execute(sql: "DELETE FROM send_as WHERE account_id = ? AND grant_address = ?",
+                           arguments: [account.rawValue, grant.lowercased()])
+            return db.changesCount > 0
+        }
+    }
+
+    public func authenticationSecret() async throws -> [UInt8] {
+        try await store.read { db in
+            guard let data = try Data.fetchOne(db, sql: "SELECT value FROM secret WHERE name = 'authentication'"), data.count >= 32 else {
+                throw MailStoreError.storage("the store has no authentication secret (migration v7 missing)")
+            }
+            return Array(data)
+        }
+    }
+
+    static let accountSelect = "SELECT id, display_address, credential, disabled, quota, trusted_relay FROM account"
 
     static func account(from row: Row) -> AccountRecord? {
         guard let address = EmailAddress(row["display_address"] as String) else { return nil }
         return AccountRecord(id: AccountID(row["id"]), address: address, credential: row["credential"], disabled: row["disabled"],
-                             quota: row["quota"])
+                             quota: row["quota"], trustedRelay: row["trusted_relay"])
     }
 }

@@ -7,9 +7,10 @@
 /// RFC 3848 (ESMTPSA and friends in Received), RFC 2920 (pipelining: replies flushed when no input is buffered).
 ///
 /// Map of the module:
-/// - `SMTPService`: the `ConnectionHandler` a listener runs; holds the collaborators (directory, delivery agent, throttle).
+/// - `SMTPService`: the `ConnectionHandler` a listener runs; holds the collaborators (the shared `Authenticator`, the
+///   delivery agent, message authentication).
 /// - `SMTPSessionDriver` (internal): one per connection; reads, frames, feeds the session and performs its actions.
-/// - `AuthenticationThrottle`: growing delay and temporary lockout after failed AUTH, per IP and per account.
+/// - `SenderCheck`: submission's sender integrity (envelope, From and Sender must belong to the authenticated account).
 /// - `TraceHeaders`: the Received header, and the Message-ID / Date a submission server adds when missing.
 ///
 /// Invariants:
@@ -52,6 +53,9 @@ public final class SMTPService: ConnectionHandler {
         public var authenticationLineLimit: Int
         /// Error replies before 421 and close. Default 20.
         public var maximumErrors: Int
+        /// Submission: every `From:`/`Sender:` address must belong to the authenticated account (`SenderCheck`).
+        /// Default true.
+        public var checkFrom: Bool = true
         /// Failed AUTH attempts per connection before 421 and close. Default 3.
         public var maximumAuthenticationFailures: Int
         /// How long the client may stay silent. Default 5 minutes (RFC 5321 §4.5.3.2.7).
@@ -97,25 +101,21 @@ public final class SMTPService: ConnectionHandler {
     }
 
     public let configuration: Configuration
-    let directory: AccountDirectory
     let delivery: DeliveryAgent
-    let throttle: AuthenticationThrottle
-    /// One SASL configuration per service, so an unknown user gets the same fake SCRAM salt every time.
-    let saslConfiguration = SASLServerConfiguration()
+    /// The process's one authenticator (shared with IMAP, so failures and lockouts count across protocols).
+    let authenticator: Authenticator
+    var directory: AccountDirectory { authenticator.directory }
 
-    /// - Parameter throttle: share one between the MX and submission services so failures count across ports.
     /// DKIM signing (submission) and SPF/DKIM/DMARC checks (MX); nil: neither.
     let authentication: MessageAuthentication?
 
     public init(
-        configuration: Configuration, directory: AccountDirectory, delivery: DeliveryAgent, throttle: AuthenticationThrottle,
-        authentication: MessageAuthentication? = nil
+        configuration: Configuration, authenticator: Authenticator, delivery: DeliveryAgent, authentication: MessageAuthentication? = nil
     ) {
         self.authentication = authentication
         self.configuration = configuration
-        self.directory = directory
+        self.authenticator = authenticator
         self.delivery = delivery
-        self.throttle = throttle
     }
 
     public func handle(_ connection: Connection) async throws {

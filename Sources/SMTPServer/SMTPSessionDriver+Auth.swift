@@ -1,96 +1,62 @@
 import Directory
 import Logging
-import Metrics
 import MailStore
 import SASL
 import SMTPProtocol
 
-/// AUTH (RFC 4954) with the SASL module's server mechanisms, credentials from `AccountDirectory.scramCredentials`, and the
-/// `AuthenticationThrottle`. Nothing here logs a password, a SASL response or an AUTH line.
+/// AUTH (RFC 4954): the lines of the exchange go to the shared `Authenticator` and its steps come back as replies. Nothing
+/// here logs a password, a SASL response or an AUTH line.
 extension SMTPSessionDriver {
+    var authenticationClient: Authenticator.Client { Authenticator.Client(service: "smtp", address: clientAddress) }
+
     func startAuthentication(_ mechanism: String, _ initialResponse: [UInt8]?) async -> [SMTPServerAction] {
         guard let name = SASLMechanismName(matching: mechanism) else { return session.authenticationFailed(.malformedResponse) }
-        if service.throttle.isLockedOut(address: clientAddress, account: nil) {
-            connection.logger.notice("AUTH refused: address locked out after failures")
-            return session.authenticationFailed(.temporary)
-        }
-        var sasl = SASLServerExchange(mechanism: name, configuration: service.saslConfiguration)
-        let step = sasl.start(initialResponse: initialResponse)
-        exchange = sasl
-        candidate = nil
-        candidateName = nil
-        return await advance(step)
+        let (started, step) = await service.authenticator.begin(name, initialResponse: initialResponse, client: authenticationClient)
+        exchange = started
+        return reply(to: step, mechanism: name)
     }
 
     func continueAuthentication(_ response: [UInt8]) async -> [SMTPServerAction] {
-        if let account = pendingSuccess {
-            pendingSuccess = nil
-            // RFC 4954 §4: after additional data with success sent as a challenge, the client answers with an empty line.
-            guard response.isEmpty else { return session.authenticationFailed(.malformedResponse) }
-            return succeed(account)
-        }
-        guard var sasl = exchange else { return session.authenticationFailed(.temporary) }
-        let step = sasl.step(response: response)
-        exchange = sasl
-        return await advance(step)
+        guard var running = exchange else { return session.authenticationFailed(.temporary) }
+        let step = await service.authenticator.respond(to: &running, with: response)
+        exchange = running
+        return reply(to: step, mechanism: running.mechanism)
     }
 
-    private func advance(_ step: SASLServerStep) async -> [SMTPServerAction] {
+    /// The one place where the authenticator's steps become SMTP replies (RFC 4954 §6).
+    private func reply(to step: Authenticator.Step, mechanism: SASLMechanismName) -> [SMTPServerAction] {
         switch step {
-        case .challenge(let challenge):
-            return session.authenticationChallenge(challenge)
-        case .needCredentials(let username):
-            candidateName = username
-            if service.throttle.isLockedOut(address: clientAddress, account: username) {
-                exchange = nil
-                connection.logger.notice("AUTH refused: account or address locked out after failures")
-                return session.authenticationFailed(.temporary)
-            }
-            guard var sasl = exchange else { return session.authenticationFailed(.temporary) }
-            let next: SASLServerStep
-            if let clear = sasl.passwordToVerify {
-                // PLAIN and LOGIN: through the directory, whose login cache spares a key derivation per repeated login.
-                candidate = await service.directory.authenticate(username: clear.username, password: clear.password)
-                next = sasl.provide(passwordVerified: candidate != nil)
-            } else {
-                let found = await service.directory.scramCredentials(username: username)
-                candidate = found?.0
-                next = sasl.provide(credentials: found?.1)
-            }
-            exchange = sasl
-            return await advance(next)
-        case .success(_, let finalData):
+        case .challenge(let bytes):
+            return session.authenticationChallenge(bytes)
+        case .success(let found):
+            account = found
+            registerSession(found)
+            connection.logger[metadataKey: "user"] = "\(found.address)"
+            connection.logger.info("authenticated", metadata: ["method": "\(exchange?.mechanism.rawValue ?? "?")"])
+            return session.authenticationSucceeded(user: found.address.description)
+        case .failure(let failure):
             exchange = nil
-            guard let account = candidate else { return session.authenticationFailed(.temporary) }
-            if let finalData {
-                pendingSuccess = account
-                return session.authenticationChallenge(finalData)
-            }
-            return succeed(account)
-        case .failure(let error):
-            exchange = nil
-            switch error.kind {
-            case .syntax, .cancelled:
+            switch failure {
+            case .malformed, .cancelled:
                 return session.authenticationFailed(.malformedResponse)
-            case .internalError:
-                connection.logger.error("SASL sequencing error", metadata: ["error": "\(error)"])
-                return session.authenticationFailed(.temporary)
-            case .authentication:
-                Counter(label: "letterbox_auth_failures_total", dimensions: [("protocol", "smtp")]).increment()
-                let delay = service.throttle.recordFailure(address: clientAddress, account: candidateName)
-                connection.logger.notice("AUTH failed", metadata: ["user": "\(candidateName ?? "?")", "delay": "\(delay)"])
-                try? await Task.sleep(for: delay)
+            case .invalidCredentials:
+                connection.logger.notice("AUTH failed")
                 return session.authenticationFailed(.invalidCredentials)
+            case .lockedOut:
+                connection.logger.notice("AUTH refused: address or account locked out after failures")
+                return session.authenticationFailed(.temporary)
+            case .temporary:
+                connection.logger.error("AUTH failed: the store could not be read")
+                return session.authenticationFailed(.temporary)
             }
         }
     }
 
-    private func succeed(_ account: AccountRecord) -> [SMTPServerAction] {
-        self.account = account
-        candidate = nil
-        service.throttle.recordSuccess(address: clientAddress, account: account.address.normalized)
-        connection.logger[metadataKey: "user"] = "\(account.address)"
-        connection.logger.info("authenticated")
-        return session.authenticationSucceeded(user: account.address.description)
+    /// A disabled account's connection ends within a second (`SessionRegistry`): the shutdown request makes the session
+    /// answer 421 at its next command, or at once when it is waiting for one.
+    private func registerSession(_ found: AccountRecord) {
+        if let registration { service.authenticator.sessions.unregister(registration) }
+        let waker = connection.waker
+        registration = service.authenticator.sessions.register(account: found.id) { waker.requestShutdown() }
     }
 }

@@ -28,15 +28,12 @@ final class SMTPSessionDriver {
     var body: [UInt8]?
     /// Where each accepted recipient of the open transaction goes, by normalized address.
     var routes: [String: Route] = [:]
-    /// The running SASL exchange.
-    var exchange: SASLServerExchange?
-    /// SCRAM sent its final `v=` data as a challenge; the client's (empty) answer completes the login.
-    var pendingSuccess: AccountRecord?
-    /// The account whose credentials the running exchange checks.
-    var candidate: AccountRecord?
-    var candidateName: String?
+    /// The running AUTH exchange.
+    var exchange: Authenticator.Exchange?
     /// The account that authenticated on this connection.
     var account: AccountRecord?
+    /// This connection in the authenticator's session registry, once authenticated.
+    var registration: SessionRegistry.Registration?
     var finished = false
 
     enum Route {
@@ -56,6 +53,7 @@ final class SMTPSessionDriver {
 
     func run() async {
         connection.idleTimeout = configuration.idleTimeout
+        defer { if let registration { service.authenticator.sessions.unregister(registration) } }
         do throws(ConnectionError) {
             try await perform(session.start())
             while !finished {
@@ -128,8 +126,6 @@ final class SMTPSessionDriver {
                 try await perform(await continueAuthentication(response))
             case .cancelAuthentication:
                 exchange = nil
-                pendingSuccess = nil
-                candidate = nil
             case .checkSender(let sender, _):
                 routes = [:]
                 try await perform(session.senderChecked(await checkSender(sender)))
@@ -207,8 +203,6 @@ final class SMTPSessionDriver {
             return .accepted
         case .unknownUser:
             return .unknownUser
-        case .disabled:
-            return .rejected(SMTPReply(550, SMTPEnhancedStatusCode(5, 2, 1), "Mailbox disabled"))
         case .notLocal:
             // Only an authenticated submission client may relay (RFC 6409 §4.3; RFC 5321 §3.6.2, §7.1).
             guard configuration.role == .submission, account != nil else { return .relayDenied }
@@ -233,7 +227,21 @@ final class SMTPSessionDriver {
         var message: [UInt8]
         var plan = deliveryPlan(envelope)
         if configuration.role == .submission {
-            let body = Array(TraceHeaders.missingSubmissionFields(content, hostname: configuration.hostname, date: date, uniqueID: id).utf8) + content
+            var addFrom: EmailAddress?
+            if let account, configuration.checkFrom {
+                switch await checkHeaderSenders(content, account: account) {
+                case .allowed: break
+                case .addFrom: addFrom = account.address
+                case .refused(let reply):
+                    Counter(label: "letterbox_messages_rejected_total", dimensions: [("reason", "sender")]).increment()
+                    connection.logger.notice("message refused: header sender not owned", metadata: ["id": "\(id)", "reply": "\(reply.lines.first ?? "")"])
+                    return .failed(reply)
+                }
+            } else if let account, !TraceHeaders.headerFieldNames(content).contains("from") {
+                addFrom = account.address
+            }
+            let added = TraceHeaders.missingSubmissionFields(content, hostname: configuration.hostname, date: date, uniqueID: id, from: addFrom)
+            let body = Array(added.utf8) + content
             // DKIM over what the user wrote plus the fields we added; the Received field is not signed.
             let signatures = service.authentication?.signatures(for: body, mailFrom: envelope.mailFrom?.description, now: seconds) ?? ""
             message = Array(signatures.utf8) + received + body
@@ -281,6 +289,15 @@ final class SMTPSessionDriver {
             "local": "\(plan.localAccounts.count)", "remote": "\(plan.remoteRecipients.count)",
         ])
         return .accepted(queueID: id)
+    }
+
+    private func checkHeaderSenders(_ content: [UInt8], account: AccountRecord) async -> SenderCheck.Verdict {
+        do {
+            return try await SenderCheck.check(content, account: account, directory: service.directory)
+        } catch {
+            connection.logger.error("header sender check failed", metadata: ["error": "\(error)"])
+            return .refused(.localError)
+        }
     }
 
     private func localAccounts(_ envelope: SMTPEnvelope) -> [AccountRecord] {

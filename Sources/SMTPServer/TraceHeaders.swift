@@ -5,8 +5,8 @@ import MailCore
 /// - `Received:` (RFC 5321 §4.4) on every message, both roles, with the RFC 3848 / RFC 6531 §3.7.3 `with` protocol
 ///   (`ESMTP`, `ESMTPA`, `ESMTPS`, `ESMTPSA`, `UTF8SMTP…`, `SMTP` after HELO) and a comment with the TLS version and the
 ///   authenticated user.
-/// - `Date:` and `Message-ID:` when a submitted message lacks them (RFC 6409 §8.2, §8.3). Nothing the user wrote is
-///   changed or removed.
+/// - `From:`, `Date:` and `Message-ID:` when a submitted message lacks them (RFC 6409 §8.2, §8.3). Nothing the user
+///   wrote is changed or removed.
 public enum TraceHeaders {
     /// Facts about the transaction that go into the Received field.
     public struct Transaction: Sendable, Hashable {
@@ -95,10 +95,14 @@ public enum TraceHeaders {
         return names
     }
 
-    /// The fields a submission server adds to a message that lacks them (RFC 6409 §8): `Date:` and `Message-ID:`.
-    public static func missingSubmissionFields(_ message: [UInt8], hostname: DomainName, date: MessageDate, uniqueID: String) -> String {
+    /// The fields a submission server adds to a message that lacks them (RFC 6409 §8): `Date:` and `Message-ID:`, and
+    /// `From:` with the authenticated account's address when `from` is given (RFC 6409 §8.3 lets the server add it).
+    public static func missingSubmissionFields(
+        _ message: [UInt8], hostname: DomainName, date: MessageDate, uniqueID: String, from: EmailAddress? = nil
+    ) -> String {
         let names = headerFieldNames(message)
         var fields = ""
+        if let from, !names.contains("from") { fields += "From: <\(from)>\r\n" }
         if !names.contains("date") { fields += "Date: \(date.rfc5322)\r\n" }
         if !names.contains("message-id") { fields += "Message-ID: <\(uniqueID)@\(hostname.name)>\r\n" }
         return fields

@@ -130,7 +130,10 @@ public struct ConnectionWaker: Sendable {
     /// Makes the session's next (or current) `readLineOrWakeUp` return `.wokenUp` unless a full line is already buffered.
     public func wakeUp() { send(shutdown: false) }
 
-    func requestShutdown() { send(shutdown: true) }
+    /// Asks the session to end as at a graceful shutdown: `isShutdownRequested` turns true and a waiting
+    /// `readLineOrWakeUp` returns `.shutdownRequested`. The listener uses it when it stops; a protocol uses it when the
+    /// session's account was disabled. Safe from any thread.
+    public func requestShutdown() { send(shutdown: true) }
 
     private func send(shutdown: Bool) {
         guard signals.beginWakeUp(shutdown: shutdown) else { return }

@@ -66,7 +66,7 @@ struct PasswordOptions: ParsableArguments {
 struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "user", abstract: "Manage user accounts (one mailbox set per address).",
-        subcommands: [Add.self, List.self, Passwd.self, Quota.self, Remove.self])
+        subcommands: [Add.self, List.self, Passwd.self, Quota.self, Remove.self, Disable.self, Enable.self, Update.self, SendAs.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a user; the domain must exist.")
@@ -89,7 +89,8 @@ struct UserCommand: AsyncParsableCommand {
         func run() async throws {
             try await administer {
                 for account in try await store.open(.mustExist).directory.users(in: domain) {
-                    print(account.disabled ? "\(account.address) (disabled)" : account.address.description)
+                    let marks = [account.disabled ? "disabled" : nil, account.trustedRelay ? "trusted relay" : nil].compactMap { $0 }
+                    print(marks.isEmpty ? account.address.description : "\(account.address) (\(marks.joined(separator: ", ")))")
                 }
             }
         }
@@ -147,6 +148,96 @@ struct UserCommand: AsyncParsableCommand {
             try await administer {
                 try await store.open(.mustExist).directory.removeUser(email)
                 print("removed user \(email)")
+            }
+        }
+    }
+}
+
+extension UserCommand {
+    struct Disable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Disable a user: no login on any protocol, open sessions end within a second; mail is still accepted.")
+        @OptionGroup var store: StoreOptions
+        @Argument var email: String
+        func run() async throws {
+            try await administer {
+                try await store.open(.mustExist).directory.setDisabled(email, true)
+                print("disabled \(email)")
+            }
+        }
+    }
+
+    struct Enable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Enable a disabled user again.")
+        @OptionGroup var store: StoreOptions
+        @Argument var email: String
+        func run() async throws {
+            try await administer {
+                try await store.open(.mustExist).directory.setDisabled(email, false)
+                print("enabled \(email)")
+            }
+        }
+    }
+
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change a user's settings.",
+            discussion: """
+                --trusted-relay exempts the account from submission's sender checks (envelope, From and Sender), for an \
+                application that legitimately sends for many addresses; --no-trusted-relay ends that. Off by default; \
+                `user list` shows it.
+                """)
+        @OptionGroup var store: StoreOptions
+        @Argument var email: String
+        @Flag(inversion: .prefixedNo, help: "May send as any address (an application, not a person).") var trustedRelay: Bool?
+        func run() async throws {
+            try await administer {
+                guard let trustedRelay else { throw CommandFailure("nothing to change (give --trusted-relay or --no-trusted-relay)") }
+                try await store.open(.mustExist).directory.setTrustedRelay(email, trustedRelay)
+                print(trustedRelay ? "\(email) is a trusted relay" : "\(email) is not a trusted relay")
+            }
+        }
+    }
+
+    struct SendAs: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "send-as", abstract: "Let a user send as another address or a whole domain (From, Sender and envelope).",
+            subcommands: [Add.self, Remove.self, List.self])
+
+        struct Add: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Grant: ACCOUNT may send as ADDRESS (user@domain or @domain).")
+            @OptionGroup var store: StoreOptions
+            @Argument var account: String
+            @Argument var address: String
+            func run() async throws {
+                try await administer {
+                    let grant = try await store.open(.mustExist).directory.addSendAsGrant(account, address)
+                    print("\(account) may send as \(grant)")
+                }
+            }
+        }
+
+        struct Remove: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Revoke a send-as grant.")
+            @OptionGroup var store: StoreOptions
+            @Argument var account: String
+            @Argument var address: String
+            func run() async throws {
+                try await administer {
+                    try await store.open(.mustExist).directory.removeSendAsGrant(account, address)
+                    print("\(account) may no longer send as \(address)")
+                }
+            }
+        }
+
+        struct List: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "List what ACCOUNT may send as besides its own address.")
+            @OptionGroup var store: StoreOptions
+            @Argument var account: String
+            func run() async throws {
+                try await administer {
+                    for grant in try await store.open(.mustExist).directory.sendAsGrants(account) { print(grant) }
+                }
             }
         }
     }

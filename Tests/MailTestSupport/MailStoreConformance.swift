@@ -34,6 +34,7 @@ public enum MailStoreConformance {
         ("recent is claimed once", recentClaimedOnce),
         ("search texts are read in bulk", searchTextsInBulk),
         ("directory: domains, accounts, aliases", directoryRecords),
+        ("directory: disabled and trusted accounts, send-as grants, the shared secret", accountStateAndGrants),
         ("outbound queue entries keep envelope and recipients", queueEntries),
         ("queue attempts, due order, flush and history", queueAttempts),
         ("usage counts every copy; quotas are stored per account", usageAndQuotas),
@@ -343,6 +344,37 @@ public enum MailStoreConformance {
         #expect(try await store.mail.mailboxes(of: bob.id).isEmpty, "an account's mailboxes go with it")
         try await store.directory.removeDomain(domain)
         #expect(try await store.directory.domains().isEmpty)
+    }
+
+    static func accountStateAndGrants(_ store: StoreUnderTest) async throws {
+        let alice = try await makeAccount(store)
+        let bob = try await makeAccount(store, "bob@example.test")
+        #expect(try await store.directory.revokedAccounts(among: [alice.id, bob.id]).isEmpty)
+        try await store.directory.setDisabled(address: alice.address, disabled: true)
+        #expect(try await store.directory.account(id: alice.id)?.disabled == true)
+        #expect(try await store.directory.revokedAccounts(among: [alice.id, bob.id]) == [alice.id])
+        try await store.directory.setDisabled(address: alice.address, disabled: false)
+        try await store.directory.removeAccount(address: bob.address)
+        #expect(try await store.directory.revokedAccounts(among: [alice.id, bob.id]) == [bob.id], "a removed account is revoked")
+        await #expect(throws: MailStoreError.accountNotFound("bob@example.test")) {
+            try await store.directory.setDisabled(address: bob.address, disabled: true)
+        }
+        #expect(try await store.directory.account(id: alice.id)?.trustedRelay == false)
+        try await store.directory.setTrustedRelay(address: alice.address, trusted: true)
+        #expect(try await store.directory.account(address: alice.address)?.trustedRelay == true)
+        #expect(try await store.directory.accounts(in: nil).first?.trustedRelay == true)
+        try await store.directory.addSendAsGrant(account: alice.id, grant: "Support@example.test")
+        try await store.directory.addSendAsGrant(account: alice.id, grant: "support@example.test")
+        try await store.directory.addSendAsGrant(account: alice.id, grant: "@example.test")
+        #expect(try await store.directory.sendAsGrants(account: alice.id) == ["@example.test", "support@example.test"])
+        #expect(try await store.directory.removeSendAsGrant(account: alice.id, grant: "@example.test"))
+        #expect(try await !store.directory.removeSendAsGrant(account: alice.id, grant: "@example.test"))
+        let secret = try await store.directory.authenticationSecret()
+        #expect(secret.count == 32 && Set(secret).count > 8)
+        #expect(try await store.directory.authenticationSecret() == secret, "made once")
+        try await store.directory.removeAccount(address: alice.address)
+        let again = try await makeAccount(store)
+        #expect(try await store.directory.sendAsGrants(account: again.id).isEmpty, "grants go with the account")
     }
 
     static func queueEntries(_ store: StoreUnderTest) async throws {

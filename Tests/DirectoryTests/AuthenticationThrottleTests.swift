@@ -1,6 +1,6 @@
 import Testing
 
-@testable import SMTPServer
+@testable import Directory
 
 @Suite struct AuthenticationThrottleTests {
     static let configuration = AuthenticationThrottle.Configuration(
