@@ -249,3 +249,69 @@ def test_old_credential_is_rederived_at_the_configured_count(server):
     finally:
         database.close()
     assert credential.startswith("SCRAM-SHA-256$10000:"), credential
+
+
+def test_one_commit_for_local_and_queued_copies_and_the_250_names_the_queue_id(server):
+    """Local copies and the queue entry are one transaction: a failure inside it (injected with a SQLite trigger that
+    refuses the queue row) answers 451 and leaves no local copy, so the client's retry does not duplicate; the id in the
+    250 reply is the one `letterbox queue list` shows."""
+    database = sqlite3.connect(str(server.data_dir / "letterbox.sqlite"))
+    try:
+        database.execute("CREATE TRIGGER injected_failure BEFORE INSERT ON queue_message BEGIN SELECT RAISE(ABORT, 'injected'); END")
+        database.commit()
+    finally:
+        database.close()
+    data = letter(ALICE)
+    with smtplib.SMTP(HOST, server.port("submission"), timeout=30) as smtp:
+        smtp.starttls(context=tls_context(server))
+        smtp.login(ALICE, PASSWORD)
+        smtp.mail(ALICE)
+        assert smtp.rcpt(ALICE)[0] == 250 and smtp.rcpt("carol@elsewhere.test")[0] == 250
+        code, text = smtp.data(data)
+    assert code == 451, (code, text)
+    assert stored_messages(server) == [], "no local copy survives a failed commit"
+    database = sqlite3.connect(str(server.data_dir / "letterbox.sqlite"))
+    try:
+        database.execute("DROP TRIGGER injected_failure")
+        database.commit()
+    finally:
+        database.close()
+    code, text = submit(server, ALICE, PASSWORD, ALICE, [ALICE, "carol@elsewhere.test"], data)
+    assert code == 250, text
+    queue_id = text.decode().rsplit(" ", 1)[-1]
+    assert len(stored_messages(server)) == 1, "the retry delivered exactly one local copy"
+    listed = run("queue", "list", "--data-dir", str(server.data_dir)).stdout
+    assert queue_id in listed and "carol@elsewhere.test" in listed, (queue_id, listed)
+    assert f"id {queue_id}" in stored_messages(server)[0].decode(errors="replace"), "Received names the same id"
+
+
+def test_imap_append_and_copy_over_quota_get_overquota(server):
+    run("user", "quota", ALICE, "3K", "--data-dir", str(server.data_dir))
+    raw = Raw(server.port("imaps"), login=True)
+    try:
+        body = "Subject: q\r\n\r\n" + "x" * 2000 + "\r\n"
+        raw.send(f"a APPEND INBOX {{{len(body)}}}")
+        assert raw.read_response().startswith("+")
+        raw.send(body)
+        _, tagged = raw.until_tagged("a")
+        assert tagged.startswith("a OK"), tagged
+        # A second copy would take the account past 3 KiB: COPY is refused before anything is stored.
+        raw.command("SELECT INBOX")
+        _, tagged = raw.command("COPY 1 Archive")
+        assert "NO [OVERQUOTA]" in tagged, tagged
+        # MOVE within the account does not change its usage: allowed.
+        _, tagged = raw.command("MOVE 1 Archive")
+        assert " OK " in tagged, tagged
+        raw.send(f"b APPEND INBOX {{{len(body)}}}")
+        response = raw.read_response()
+        if response.startswith("+"):
+            raw.send(body)
+            _, tagged = raw.until_tagged("b")
+        else:
+            tagged = response
+        assert "NO [OVERQUOTA]" in tagged, tagged
+        untagged, _ = raw.command("STATUS Archive (MESSAGES)")
+        assert any("MESSAGES 1" in line for line in untagged), untagged
+    finally:
+        raw.close()
+    run("user", "quota", ALICE, "unlimited", "--data-dir", str(server.data_dir))

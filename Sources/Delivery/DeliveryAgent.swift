@@ -89,12 +89,19 @@ public final class DeliveryAgent: Sendable {
 
     /// Stores `message` (its trace headers already added by the receiving server) for every recipient of the plan.
     /// Local copies get a `Return-Path:` header (RFC 5321 §4.4); the queued copy does not (the final hop adds it).
-    public func accept(_ message: [UInt8], plan: DeliveryPlan, receivedAt: InternalDate) async throws(DeliveryError) -> DeliveryReceipt {
+    ///
+    /// Everything is committed in one store transaction — every local row and the queue row — so a failure leaves
+    /// nothing behind and the client's retry cannot duplicate. `id` names the transaction: it is the queue id of the
+    /// remote part, the id the SMTP server puts in Received and its 250 reply, and what `letterbox queue list` shows.
+    public func accept(
+        _ message: [UInt8], plan: DeliveryPlan, receivedAt: InternalDate, id: String = DeliveryAgent.makeTransactionID()
+    ) async throws(DeliveryError) -> DeliveryReceipt {
         var receipt = DeliveryReceipt(localUIDs: [:], queueID: nil)
         do {
+            var local: (message: NewMessage, mailboxes: [MailboxID])?
             if !plan.localAccounts.isEmpty {
-                let local = Array("Return-Path: <\(plan.sender?.description ?? "")>\r\n".utf8) + message
-                let blob = try await store.blobs.put(local)
+                let bytes = Array("Return-Path: <\(plan.sender?.description ?? "")>\r\n".utf8) + message
+                let blob = try await store.blobs.put(bytes)
                 var inboxes: [MailboxID] = []
                 for account in Set(plan.localAccounts) {
                     let chosen = plan.localMailbox == "INBOX" ? nil : try await store.mailbox(of: account, named: plan.localMailbox)
@@ -104,21 +111,33 @@ public final class DeliveryAgent: Sendable {
                     }
                     inboxes.append(inbox.id)
                 }
-                let new = NewMessage(blob: blob, size: local.count, internalDate: receivedAt, summary: summarize(local))
-                receipt.localUIDs = try await store.deliver(new, to: inboxes)
-                Counter(label: "letterbox_messages_delivered_total", dimensions: [("destination", "local")]).increment(by: inboxes.count)
+                local = (NewMessage(blob: blob, size: bytes.count, internalDate: receivedAt, summary: summarize(bytes)), inboxes)
             }
+            var entry: QueueEntry?
             if !plan.remoteRecipients.isEmpty {
                 let blob = try await store.blobs.put(message)
-                let id = Self.makeQueueID()
                 let now = Int64(Date().timeIntervalSince1970)
-                try await queue.enqueue(QueueEntry(
+                entry = QueueEntry(
                     id: id, sender: plan.sender?.description ?? "", blob: blob, size: message.count, parameters: plan.parameters,
                     createdAt: now, nextAttemptAt: now,
                     recipients: plan.remoteRecipients.map {
                         QueuedRecipient(address: $0.address.description, notify: $0.notify, originalRecipient: $0.originalRecipient)
-                    }))
-                receipt.queueID = id
+                    })
+            }
+            switch (local, entry) {
+            case (let local?, let entry?):
+                receipt.localUIDs = try await queue.enqueue(entry, deliveringLocally: local.message, to: local.mailboxes)
+                receipt.queueID = entry.id
+            case (let local?, nil):
+                receipt.localUIDs = try await store.deliver(local.message, to: local.mailboxes)
+            case (nil, let entry?):
+                try await queue.enqueue(entry)
+                receipt.queueID = entry.id
+            case (nil, nil):
+                break
+            }
+            if let local {
+                Counter(label: "letterbox_messages_delivered_total", dimensions: [("destination", "local")]).increment(by: local.mailboxes.count)
             }
         } catch let error as DeliveryError {
             throw error
@@ -128,8 +147,9 @@ public final class DeliveryAgent: Sendable {
         return receipt
     }
 
-    /// Queue ids: time-ordered and unique without coordination (12 hex digits of milliseconds + 8 random).
-    static func makeQueueID() -> String {
+    /// Transaction (and queue) ids: time-ordered and unique without coordination (12 hex digits of milliseconds + 8
+    /// random).
+    public static func makeTransactionID() -> String {
         let milliseconds = UInt64(Date().timeIntervalSince1970 * 1000)
         let random = UInt32.random(in: .min ... .max)
         return String(milliseconds, radix: 16).leftPadded(to: 12) + String(random, radix: 16).leftPadded(to: 8)

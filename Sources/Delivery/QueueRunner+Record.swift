@@ -89,7 +89,7 @@ extension QueueRunner {
         let notification = DeliveryStatusNotification(
             reportingMTA: configuration.hostname, sender: entry.sender, envelopeID: entry.parameters["ENVID"], arrivalDate: entry.createdAt,
             recipients: recipients, original: original, returnFullMessage: entry.parameters["RET"] == "FULL")
-        let message = notification.render(now: now, uniqueID: DeliveryAgent.makeQueueID())
+        let message = notification.render(now: now, uniqueID: DeliveryAgent.makeTransactionID())
         let plan: DeliveryPlan
         do {
             switch try await directory.resolve(sender) {

@@ -31,6 +31,9 @@ public struct IMAPServerConfiguration: Sendable {
     public var appendLimit = IMAPParserLimits.defaultMaximumLiteralSize
     /// Longest command line, literals excluded. Default 64 KiB.
     public var maximumLineLength = IMAPParserLimits.defaultMaximumLineLength
+    /// Storage quota in octets of accounts without their own (`quota.default`); 0 is unlimited. APPEND, COPY and MOVE
+    /// past the quota get NO [OVERQUOTA].
+    public var defaultQuota: Int64 = 0
     /// Connections one account may hold open at once. Default 50.
     public var maximumConnectionsPerUser = 50
     /// Failed authentications after which the connection is closed. Default 3.

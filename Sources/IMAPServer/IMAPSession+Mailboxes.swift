@@ -171,6 +171,9 @@ extension IMAPSession {
             guard message.data.readableBytes <= configuration.appendLimit else {
                 throw CommandFailure.no("message too large", code: .tooBig)
             }
+        }
+        try await requireRoom(for: messages.reduce(0) { $0 + Int64($1.data.readableBytes) })
+        for message in messages {
             let bytes = Array(buffer: message.data)
             let date: InternalDate
             if let given = message.internalDate {

@@ -208,6 +208,11 @@ extension IMAPSession {
         }
         let verb = (uid ? "UID " : "") + (move ? "MOVE" : "COPY")
         guard !uids.isEmpty else { return .ok("\(verb) completed, nothing to do") }
+        if !move || destination.account != current.info.account {
+            // A move within the account leaves its usage as it was; a copy adds every message again.
+            let sizes = try await loadMessages().messages?.messages(for: uids).reduce(Int64(0)) { $0 + Int64($1.size) } ?? 0
+            try await requireRoom(for: sizes)
+        }
         let mapping: UIDMapping
         if move {
             mapping = try await store.move(uids: uids, from: current.id, to: destination.id)
@@ -222,6 +227,20 @@ extension IMAPSession {
             return .ok("\(verb) completed")
         }
         return .ok("\(verb) completed", code: code)
+    }
+
+    /// RFC 9208 §4.3 (and RFC 5530): an APPEND, COPY or MOVE that would take the account over its storage quota fails
+    /// with NO [OVERQUOTA] before anything is stored. The quota is read afresh (an admin may have changed it); the
+    /// account's own quota, else `defaultQuota`; 0 is unlimited.
+    func requireRoom(for octets: Int64) async throws {
+        guard let account, octets > 0 else { return }
+        let current = try await authenticator.directory.account(id: account.id) ?? account
+        let quota = current.quota ?? configuration.defaultQuota
+        guard quota > 0 else { return }
+        let used = try await store.usage(of: account.id)
+        if used + octets > quota {
+            throw CommandFailure.no("quota exceeded (\(used) of \(quota) octets used)", code: .overQuota)
+        }
     }
 
     // MARK: EXPUNGE (§6.4.3), UID EXPUNGE (RFC 4315)

@@ -15,6 +15,7 @@ enum IMAPWiring {
         configuration.authenticatedTimeout = .seconds(settings.idleTimeoutSeconds)
         configuration.idleTimeout = .seconds(settings.idleTimeoutSeconds)
         configuration.stateCacheMessages = settings.stateCacheMessages
+        configuration.defaultQuota = context.configuration.defaultQuota
         func limited(_ listener: ListenerConfiguration?) -> ListenerConfiguration? {
             guard var listener else { return nil }
             listener.maxConnections = settings.maxConnections

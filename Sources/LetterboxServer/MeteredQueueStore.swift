@@ -15,6 +15,12 @@ struct MeteredQueueStore: QueueStore {
         Counter(label: LetterboxMetrics.messagesQueued).increment()
     }
 
+    func enqueue(_ entry: QueueEntry, deliveringLocally local: NewMessage, to mailboxes: [MailboxID]) async throws -> [MailboxID: UID] {
+        let uids = try await timed("queue.enqueue") { try await base.enqueue(entry, deliveringLocally: local, to: mailboxes) }
+        Counter(label: LetterboxMetrics.messagesQueued).increment()
+        return uids
+    }
+
     func queueEntries() async throws -> [QueueEntry] {
         try await timed("queue.entries") { try await base.queueEntries() }
     }

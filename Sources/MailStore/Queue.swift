@@ -105,6 +105,10 @@ public struct QueueAttempt: Hashable, Sendable {
 /// The durable outbound queue. `enqueue` commits before it returns; the blob must already be stored.
 public protocol QueueStore: Sendable {
     func enqueue(_ entry: QueueEntry) async throws
+    /// The one commit of a message with both local and remote recipients: queues `entry` and delivers `local` (already
+    /// in the blob store) to `mailboxes` in one transaction, so either all of it is durable or none of it is — a failure
+    /// answered 4xx leaves no local copy for the client's retry to duplicate. Publishes the mailbox changes after commit.
+    func enqueue(_ entry: QueueEntry, deliveringLocally local: NewMessage, to mailboxes: [MailboxID]) async throws -> [MailboxID: UID]
     func queueEntries() async throws -> [QueueEntry]
     func queueEntry(id: String) async throws -> QueueEntry?
     func removeQueueEntry(id: String) async throws

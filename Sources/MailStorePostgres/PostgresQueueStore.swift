@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import MailStore
 import PostgresNIO
 
@@ -7,26 +8,55 @@ import PostgresNIO
 extension PostgresMailStore: QueueStore {
     public func enqueue(_ entry: QueueEntry) async throws {
         guard try await blobs.contains(entry.blob) else { throw MailStoreError.blobMissing(entry.blob) }
-        let parameters = String(decoding: try JSONSerialization.data(withJSONObject: entry.parameters, options: [.sortedKeys]), as: UTF8.self)
+        let parameters = try Self.encodedParameters(entry)
         let logger = logger
-        let recipients = entry.recipients
-        try await database.transaction { connection in
-            try await connection.run("""
-                INSERT INTO queue_message (id, sender, blob, size, envelope_json, created_at, attempts, next_attempt_at, last_error, delay_warned)
-                VALUES (\(entry.id), \(entry.sender), \(entry.blob.hex), \(entry.size), \(parameters), \(Int(entry.createdAt)), \(entry.attempts),
-                        \(Int(entry.nextAttemptAt)), \(entry.lastError), \(entry.delayWarned))
-                """, logger: logger)
-            try await connection.run("""
-                INSERT INTO queue_recipient (queue_id, address, notify, orcpt, status, last_error)
-                SELECT \(entry.id), r.address, r.notify, r.orcpt, r.status, r.last_error
-                FROM unnest(\(recipients.map(\.address))::text[], \(recipients.map { $0.notify ?? "" })::text[],
-                            \(recipients.map { $0.originalRecipient ?? "" })::text[], \(recipients.map(\.status.rawValue))::text[],
-                            \(recipients.map { $0.lastError ?? "" })::text[])
-                     AS u(address, notify, orcpt, status, last_error),
-                     LATERAL (SELECT u.address, nullif(u.notify, ''), nullif(u.orcpt, ''), u.status, nullif(u.last_error, ''))
-                     AS r(address, notify, orcpt, status, last_error)
-                """, logger: logger)
+        try await database.transaction { connection in try await Self.insertQueueEntry(connection, entry, parameters: parameters, logger: logger) }
+    }
+
+    public func enqueue(_ entry: QueueEntry, deliveringLocally local: NewMessage, to mailboxes: [MailboxID]) async throws -> [MailboxID: UID] {
+        guard try await blobs.contains(entry.blob) else { throw MailStoreError.blobMissing(entry.blob) }
+        guard try await blobs.contains(local.blob) else { throw MailStoreError.blobMissing(local.blob) }
+        let parameters = try Self.encodedParameters(entry)
+        let logger = logger, node = nodeID
+        // Mailbox rows are locked in id order, as in `deliver`, so overlapping deliveries cannot deadlock.
+        let targets = Set(mailboxes).sorted { $0.rawValue < $1.rawValue }
+        let result: [(MailboxID, UID, ModSeq)] = try await database.transaction { connection in
+            var result: [(MailboxID, UID, ModSeq)] = []
+            for mailbox in targets {
+                let rows = try await connection.rows(Self.insertOne(local, into: mailbox, node: node), logger: logger)
+                let (_, uid, modSeq) = try await Self.insertedOne(rows, mailbox: mailbox) {
+                    try await !connection.rows("SELECT 1 FROM mailbox WHERE id = \(mailbox.rawValue)", logger: logger).isEmpty
+                }
+                result.append((mailbox, uid, modSeq))
+            }
+            try await Self.insertQueueEntry(connection, entry, parameters: parameters, logger: logger)
+            return result
         }
+        for (mailbox, _, modSeq) in result { changes.publish(.changed(mailbox, highestModSeq: modSeq)) }
+        return Dictionary(uniqueKeysWithValues: result.map { ($0.0, $0.1) })
+    }
+
+    static func encodedParameters(_ entry: QueueEntry) throws -> String {
+        String(decoding: try JSONSerialization.data(withJSONObject: entry.parameters, options: [.sortedKeys]), as: UTF8.self)
+    }
+
+    static func insertQueueEntry(_ connection: PostgresConnection, _ entry: QueueEntry, parameters: String, logger: Logger) async throws {
+        let recipients = entry.recipients
+        try await connection.run("""
+            INSERT INTO queue_message (id, sender, blob, size, envelope_json, created_at, attempts, next_attempt_at, last_error, delay_warned)
+            VALUES (\(entry.id), \(entry.sender), \(entry.blob.hex), \(entry.size), \(parameters), \(Int(entry.createdAt)), \(entry.attempts),
+                    \(Int(entry.nextAttemptAt)), \(entry.lastError), \(entry.delayWarned))
+            """, logger: logger)
+        try await connection.run("""
+            INSERT INTO queue_recipient (queue_id, address, notify, orcpt, status, last_error)
+            SELECT \(entry.id), r.address, r.notify, r.orcpt, r.status, r.last_error
+            FROM unnest(\(recipients.map(\.address))::text[], \(recipients.map { $0.notify ?? "" })::text[],
+                        \(recipients.map { $0.originalRecipient ?? "" })::text[], \(recipients.map(\.status.rawValue))::text[],
+                        \(recipients.map { $0.lastError ?? "" })::text[])
+                 AS u(address, notify, orcpt, status, last_error),
+                 LATERAL (SELECT u.address, nullif(u.notify, ''), nullif(u.orcpt, ''), u.status, nullif(u.last_error, ''))
+                 AS r(address, notify, orcpt, status, last_error)
+            """, logger: logger)
     }
 
     public func queueEntries() async throws -> [QueueEntry] {

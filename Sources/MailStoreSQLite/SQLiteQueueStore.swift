@@ -6,19 +6,42 @@ import MailStore
 extension SQLiteMailStore: QueueStore {
     public func enqueue(_ entry: QueueEntry) async throws {
         guard try await blobs.contains(entry.blob) else { throw MailStoreError.blobMissing(entry.blob) }
-        let parameters = String(decoding: try JSONSerialization.data(withJSONObject: entry.parameters, options: [.sortedKeys]), as: UTF8.self)
-        try await write { db in
-            try db.execute(sql: """
-                INSERT INTO queue_message (id, sender, blob, size, envelope_json, created_at, attempts, next_attempt_at, last_error)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [entry.id, entry.sender, entry.blob.hex, entry.size, parameters, entry.createdAt, entry.attempts,
-                                 entry.nextAttemptAt, entry.lastError])
-            for recipient in entry.recipients {
-                try db.execute(sql: """
-                    INSERT INTO queue_recipient (queue_id, address, notify, orcpt, status, last_error) VALUES (?, ?, ?, ?, ?, ?)
-                    """, arguments: [entry.id, recipient.address, recipient.notify, recipient.originalRecipient,
-                                     recipient.status.rawValue, recipient.lastError])
+        let parameters = try Self.encodedParameters(entry)
+        try await write { db in try Self.insertQueueEntry(db, entry, parameters: parameters) }
+    }
+
+    public func enqueue(_ entry: QueueEntry, deliveringLocally local: NewMessage, to mailboxes: [MailboxID]) async throws -> [MailboxID: UID] {
+        guard try await blobs.contains(entry.blob) else { throw MailStoreError.blobMissing(entry.blob) }
+        guard try await blobs.contains(local.blob) else { throw MailStoreError.blobMissing(local.blob) }
+        let parameters = try Self.encodedParameters(entry)
+        let result = try await groupWrite { db in
+            var result: [MailboxID: (uid: UID, modSeq: ModSeq)] = [:]
+            for mailbox in Set(mailboxes) {
+                let inserted = try Self.insertMessages(db, [local], into: mailbox)
+                result[mailbox] = (inserted.uids[0], inserted.modSeq)
             }
+            try Self.insertQueueEntry(db, entry, parameters: parameters)
+            return result
+        }
+        for (mailbox, inserted) in result { changes.publish(.changed(mailbox, highestModSeq: inserted.modSeq)) }
+        return result.mapValues { $0.uid }
+    }
+
+    static func encodedParameters(_ entry: QueueEntry) throws -> String {
+        String(decoding: try JSONSerialization.data(withJSONObject: entry.parameters, options: [.sortedKeys]), as: UTF8.self)
+    }
+
+    static func insertQueueEntry(_ db: Database, _ entry: QueueEntry, parameters: String) throws {
+        try db.execute(sql: """
+            INSERT INTO queue_message (id, sender, blob, size, envelope_json, created_at, attempts, next_attempt_at, last_error)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [entry.id, entry.sender, entry.blob.hex, entry.size, parameters, entry.createdAt, entry.attempts,
+                             entry.nextAttemptAt, entry.lastError])
+        for recipient in entry.recipients {
+            try db.execute(sql: """
+                INSERT INTO queue_recipient (queue_id, address, notify, orcpt, status, last_error) VALUES (?, ?, ?, ?, ?, ?)
+                """, arguments: [entry.id, recipient.address, recipient.notify, recipient.originalRecipient,
+                                 recipient.status.rawValue, recipient.lastError])
         }
     }
 

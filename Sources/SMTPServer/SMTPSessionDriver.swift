@@ -217,7 +217,7 @@ final class SMTPSessionDriver {
         let now = Date()
         let seconds = Int64(now.timeIntervalSince1970)
         let date = MessageDate(secondsSinceEpoch: seconds)
-        let id = Self.makeTransactionID()
+        let id = DeliveryAgent.makeTransactionID()
         let transaction = TraceHeaders.Transaction(
             clientName: session.clientName.map { "\($0)" } ?? "unknown", clientAddress: clientAddress,
             usedEHLO: session.usedEHLO, smtpUTF8: envelope.smtpUTF8, tlsActive: connection.isTLS, tlsVersion: tlsVersionName,
@@ -270,7 +270,7 @@ final class SMTPSessionDriver {
             return .failed(.mailboxFull)
         }
         do throws(DeliveryError) {
-            _ = try await service.delivery.accept(message, plan: plan, receivedAt: InternalDate(secondsSince1970: seconds))
+            _ = try await service.delivery.accept(message, plan: plan, receivedAt: InternalDate(secondsSince1970: seconds), id: id)
         } catch {
             switch error {
             case .temporary(let detail):
@@ -348,13 +348,5 @@ final class SMTPSessionDriver {
         case "tlsv1": return "TLSv1.0"
         case let other: return other
         }
-    }
-
-    /// 19 lowercase hex digits: 11 of milliseconds since 1970, then 8 random; unique enough to name one transaction in logs.
-    static func makeTransactionID() -> String {
-        let milliseconds = UInt64(Date().timeIntervalSince1970 * 1000)
-        let random = UInt32.random(in: .min ... .max)
-        let time = String(milliseconds, radix: 16), noise = String(random, radix: 16)
-        return String(repeating: "0", count: max(0, 11 - time.count)) + time + String(repeating: "0", count: max(0, 8 - noise.count)) + noise
     }
 }

@@ -36,6 +36,7 @@ public enum MailStoreConformance {
         ("directory: domains, accounts, aliases", directoryRecords),
         ("directory: disabled and trusted accounts, send-as grants, the shared secret", accountStateAndGrants),
         ("outbound queue entries keep envelope and recipients", queueEntries),
+        ("local copies and the queue entry commit together or not at all", localAndQueuedTogether),
         ("queue attempts, due order, flush and history", queueAttempts),
         ("usage counts every copy; quotas are stored per account", usageAndQuotas),
         ("big blobs round-trip byte for byte", bigBlobs),
@@ -391,6 +392,27 @@ public enum MailStoreConformance {
         try await store.queue.removeQueueEntry(id: "q1")
         #expect(try await store.queue.queueEntries().isEmpty)
         await #expect(throws: MailStoreError.queueEntryNotFound("q1")) { try await store.queue.removeQueueEntry(id: "q1") }
+    }
+
+    static func localAndQueuedTogether(_ store: StoreUnderTest) async throws {
+        let alice = try await makeAccount(store)
+        let inbox = try await inbox(store, alice)
+        let local = try await message(store, "Return-Path: <alice@example.test>\r\nSubject: both\r\n\r\nbody\r\n")
+        let blob = try await store.mail.blobs.put(Array("Subject: both\r\n\r\nbody\r\n".utf8))
+        let entry = QueueEntry(id: "t1", sender: "alice@example.test", blob: blob, size: 21, parameters: [:], createdAt: 1, nextAttemptAt: 1,
+                               recipients: [QueuedRecipient(address: "bob@remote.test")])
+        let subscription = store.mail.changes.subscribe(mailbox: inbox.id, account: alice.id)
+        let uids = try await store.queue.enqueue(entry, deliveringLocally: local, to: [inbox.id])
+        #expect(uids[inbox.id] == 1)
+        #expect(try await store.queue.queueEntry(id: "t1")?.recipients.map(\.address) == ["bob@remote.test"])
+        #expect(try await store.mail.messages(in: inbox.id).count == 1)
+        var iterator = subscription.events.makeAsyncIterator()
+        guard case .changed(inbox.id, _)? = await iterator.next() else { Issue.record("the local copy is not announced"); return }
+        subscription.cancel()
+        // The same id again fails inside the transaction (a duplicate key): the local copy must not stay behind.
+        await #expect(throws: (any Error).self) { _ = try await store.queue.enqueue(entry, deliveringLocally: local, to: [inbox.id]) }
+        #expect(try await store.mail.messages(in: inbox.id).count == 1, "a failed commit leaves no local copy")
+        #expect(try await store.queue.queueEntries().count == 1)
     }
 
     static func queueAttempts(_ store: StoreUnderTest) async throws {
