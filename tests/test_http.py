@@ -233,6 +233,11 @@ def test_metrics_move_after_smtp_and_imap_traffic(server):
     assert metric(after, "letterbox_queue_messages") >= 1
     assert ("letterbox_queue_oldest_age_seconds", frozenset()) in after
     assert metric(after, "letterbox_http_requests_total", route="/metrics", status="200") >= 1
+    # The shared authenticator counts logins per protocol; each protocol counts its commands by verb and result.
+    assert metric(after, "letterbox_auth_successes_total", protocol="smtp") >= 1
+    assert metric(after, "letterbox_auth_successes_total", protocol="imap") >= 1
+    assert metric(after, "letterbox_commands_total", protocol="imap", command="SELECT", result="ok") >= 1
+    assert metric(after, "letterbox_commands_total", protocol="smtp", command="MAIL", result="2xx") >= 2
 
 
 def test_metrics_refused_outside_the_allow_list(data_dir, tmp_path):

@@ -1,6 +1,7 @@
 import Directory
 import IMAPProtocol
 import Logging
+import Metrics
 import MailStore
 import NIOCore
 import ServerCore
@@ -40,6 +41,8 @@ final class IMAPSession {
     var selected: SelectedMailbox?
     var authenticationFailures = 0
     var closing = false
+    /// The verb of the command being run (`UID FETCH`, `SELECT`, …), for the commands metric.
+    var commandVerb = "-"
     /// This session in the authenticator's registry while logged in; `revoked` is set when its account was disabled.
     var registration: SessionRegistry.Registration?
     let revoked = RevocationFlag()
@@ -66,6 +69,11 @@ final class IMAPSession {
     var encoder: IMAPResponseEncoder { IMAPResponseEncoder(utf8Enabled: state.utf8Enabled) }
 
     func send(_ response: IMAPResponse) async throws(ConnectionError) {
+        if case .tagged(_, let status, _, _) = response {
+            // Every command ends with exactly one tagged response: count it by verb and result (`/metrics`).
+            Counter(label: "letterbox_commands_total", dimensions: [("protocol", "imap"), ("command", commandVerb), ("result", status.rawValue.lowercased())])
+                .increment()
+        }
         let encoder = self.encoder
         try await connection.write { encoder.encode(response, into: &$0) }
     }
@@ -142,6 +150,7 @@ final class IMAPSession {
     /// Reads lines and literals until the parser has a whole command (RFC 9051 §2.2.1, RFC 7888 LITERAL+).
     func readCommand() async throws(ConnectionError) -> Input {
         while true {
+            let head = input.getString(at: input.readerIndex, length: min(48, input.readableBytes)) ?? ""
             switch parser.parseCommand(&input) {
             case .needMoreBytes:
                 let line: Line
@@ -165,6 +174,7 @@ final class IMAPSession {
                 var bytes = try await connection.readBytes(exactly: size)
                 input.writeBuffer(&bytes)
             case .command(let tag, let command):
+                commandVerb = Self.verb(of: head)
                 compactInput()
                 return .command(tag: tag, command)
             case .syntaxError(let tag, let reason):
@@ -179,6 +189,14 @@ final class IMAPSession {
                 return .lineTooLong
             }
         }
+    }
+
+    /// `SELECT`, `UID FETCH`: the words after the tag at the start of a command line, upper-cased, for metrics.
+    static func verb(of line: String) -> String {
+        let words = line.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false).dropFirst()
+        guard let first = words.first?.prefix(while: { $0.isLetter || $0 == "-" }).uppercased(), !first.isEmpty else { return "-" }
+        guard first == "UID", words.count > 1 else { return first }
+        return "UID " + words.dropFirst().first!.prefix(while: { $0.isLetter }).uppercased()
     }
 
     private func compactInput() {

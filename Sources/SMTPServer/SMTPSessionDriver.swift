@@ -32,6 +32,8 @@ final class SMTPSessionDriver {
     var exchange: Authenticator.Exchange?
     /// The account that authenticated on this connection.
     var account: AccountRecord?
+    /// The verb of the last command (EHLO, MAIL, DATA…), for the commands metric.
+    var commandVerb = "-"
     /// This connection in the authenticator's session registry, once authenticated.
     var registration: SessionRegistry.Registration?
     var finished = false
@@ -58,6 +60,11 @@ final class SMTPSessionDriver {
             try await perform(session.start())
             while !finished {
                 if let unit = framer.next(from: &input, mode: session.inputMode) {
+                    switch unit {
+                    case .command(let command): commandVerb = command.verb
+                    case .invalidCommand: commandVerb = "-"
+                    default: break
+                    }
                     try await perform(session.receive(unit))
                     continue
                 }
@@ -117,6 +124,10 @@ final class SMTPSessionDriver {
             if finished { return }
             switch action {
             case .reply(let reply):
+                // Replies by the command they answer and their class (`/metrics`); intermediate 334/354 count too.
+                Counter(label: "letterbox_commands_total", dimensions: [
+                    ("protocol", "smtp"), ("command", commandVerb), ("result", "\(reply.code / 100)xx"),
+                ]).increment()
                 try await connection.write(ByteBuffer(bytes: reply.encodedBytes()))
             case .startTLS(let reply):
                 try await startTLS(reply)
