@@ -493,3 +493,42 @@ def test_migrate_store_keeps_uids_flags_and_modseqs(tmp_path, database):
     again = run("migrate-store", "--from", f"sqlite:{data_dir}", "--to", f"postgres:{database['url']}",
                 "--password-file", str(password_file(tmp_path, database)), check=False)
     assert again.returncode != 0 and "empty" in again.stderr, again.stderr
+
+
+def imap_login_reply(server, password):
+    sock = tls_context().wrap_socket(socket.create_connection(("127.0.0.1", server.port("imaps")), timeout=20))
+    file = sock.makefile("rb")
+    try:
+        file.readline()
+        sock.sendall(f'a LOGIN "alice@example.test" "{password}"\r\n'.encode())
+        while True:
+            line = file.readline().decode()
+            if line.startswith("a "):
+                return line.strip()
+    finally:
+        file.close()
+        sock.close()
+
+
+def test_a_lockout_on_one_node_holds_on_the_other_and_disable_ends_sessions_everywhere(tmp_path, database):
+    node1, node2 = start_nodes(tmp_path, database, extra="[auth]\nlockout_threshold = 3\nlockout_duration = 600\n")
+    try:
+        idler = IMAP(node2)
+        idler.command("SELECT INBOX")
+        for _ in range(3):
+            assert "NO [AUTHENTICATIONFAILED]" in imap_login_reply(node1, "wrong-password-1")
+        # Node 2 never saw a failure itself: the lockout comes from the shared database.
+        assert "NO [UNAVAILABLE]" in imap_login_reply(node2, PASSWORD)
+        # Disabling the account on node 1's side ends node 2's open session within about a second.
+        idler.send("i IDLE")
+        assert idler.read().startswith("+")
+        run("user", "disable", "alice@example.test", "--config", str(tmp_path / "node1.toml"))
+        started = time.monotonic()
+        line = idler.read()
+        while not line.startswith("* BYE"):
+            line = idler.read()
+        assert "account disabled" in line and time.monotonic() - started < 5, line
+        idler.close()
+    finally:
+        node1.stop()
+        node2.stop()

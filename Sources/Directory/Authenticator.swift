@@ -1,3 +1,4 @@
+import Foundation
 import MailCore
 import MailStore
 import Metrics
@@ -14,7 +15,8 @@ import Synchronization
 ///   same answer after the same growing delay.
 /// - Failures count per client address and per account name across every protocol and connection
 ///   (`AuthenticationThrottle`); past the threshold both are locked out for the configured time, whatever the
-///   credentials. A success clears them.
+///   credentials. A success clears them. With `sharedLockout` (several nodes on one PostgreSQL database) failures are
+///   also counted in the store, so a lockout reached through one node holds on every node.
 /// - PLAIN and LOGIN go through the directory's login cache, so a client that logs in again and again costs one hash.
 /// - A disabled account never authenticates; its open sessions are ended by `SessionRegistry`.
 /// - Metrics: `letterbox_auth_successes_total{protocol}`, `letterbox_auth_failures_total{protocol,mechanism,reason}`,
@@ -62,6 +64,8 @@ public final class Authenticator: Sendable {
         var sasl: SASLServerExchange
         var username: String?
         var candidate: AccountRecord?
+        /// Failures the store held for this client and name when the exchange checked (shared lockout only).
+        var sharedFailures = 0
         /// Authenticated, waiting for the client's empty answer to the server's final data (RFC 4954 §4, RFC 9051 §6.2.2).
         var verified: AccountRecord?
     }
@@ -69,28 +73,34 @@ public final class Authenticator: Sendable {
     public let directory: AccountDirectory
     public let throttle: AuthenticationThrottle
     public let sessions: SessionRegistry
+    /// Count failures in the store too, so every node shares the lockout (PostgreSQL with several nodes).
+    public let sharedLockout: Bool
     private let sleep: @Sendable (Duration) async -> Void
     private let now: @Sendable () -> ContinuousClock.Instant
+    private let wallClock: @Sendable () -> Int64
     /// Made on first use from the store's secret, so every node and every restart derives the same fake salts.
     private let saslConfiguration = Mutex<SASLServerConfiguration?>(nil)
 
     public init(
-        directory: AccountDirectory, throttle: AuthenticationThrottle = AuthenticationThrottle(),
+        directory: AccountDirectory, throttle: AuthenticationThrottle = AuthenticationThrottle(), sharedLockout: Bool = false,
         sleep: @escaping @Sendable (Duration) async -> Void = { try? await Task.sleep(for: $0) },
-        now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
+        wallClock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
     ) {
         self.directory = directory
         self.throttle = throttle
+        self.sharedLockout = sharedLockout
         self.sessions = SessionRegistry(store: directory.store)
         self.sleep = sleep
         self.now = now
+        self.wallClock = wallClock
     }
 
     // MARK: SASL
 
     /// Starts an exchange (`AUTH mechanism [initial-response]`, `AUTHENTICATE mechanism [initial-response]`).
     public func begin(_ mechanism: SASLMechanismName, initialResponse: [UInt8]?, client: Client) async -> (Exchange?, Step) {
-        if throttle.isLockedOut(address: client.address, account: nil, now: now()) {
+        if await lockedOut(client, username: nil).locked {
             return (nil, await locked(client, mechanism: mechanism))
         }
         guard let configuration = await sasl() else { return (nil, .failure(.temporary)) }
@@ -105,7 +115,7 @@ public final class Authenticator: Sendable {
         if let account = exchange.verified {
             // The client acknowledged the server's final data with an empty answer.
             guard response.isEmpty else { return .failure(.malformed) }
-            return succeed(account, exchange.client)
+            return await succeed(account, exchange.client, clearing: exchange.sharedFailures)
         }
         let step = exchange.sasl.step(response: response)
         return await advance(&exchange, step)
@@ -113,13 +123,12 @@ public final class Authenticator: Sendable {
 
     /// IMAP LOGIN (and HTTP Basic later): a user name and password in one go.
     public func login(username: String, password: String, client: Client) async -> Step {
-        if throttle.isLockedOut(address: client.address, account: username, now: now()) {
-            return await locked(client, mechanism: nil)
-        }
+        let check = await lockedOut(client, username: username)
+        if check.locked { return await locked(client, mechanism: nil) }
         guard let account = await directory.authenticate(username: username, password: password) else {
             return await fail(client, username: username, mechanism: nil)
         }
-        return succeed(account, client)
+        return await succeed(account, client, clearing: check.sharedFailures)
     }
 
     private func advance(_ exchange: inout Exchange, _ step: SASLServerStep) async -> Step {
@@ -128,9 +137,9 @@ public final class Authenticator: Sendable {
             return .challenge(bytes)
         case .needCredentials(let username):
             exchange.username = username
-            if throttle.isLockedOut(address: exchange.client.address, account: username, now: now()) {
-                return await locked(exchange.client, mechanism: exchange.mechanism)
-            }
+            let check = await lockedOut(exchange.client, username: username)
+            exchange.sharedFailures = check.sharedFailures
+            if check.locked { return await locked(exchange.client, mechanism: exchange.mechanism) }
             let next: SASLServerStep
             if let clear = exchange.sasl.passwordToVerify {
                 // PLAIN and LOGIN: through the directory, whose login cache spares a key derivation per repeated login.
@@ -152,7 +161,7 @@ public final class Authenticator: Sendable {
                 exchange.verified = account
                 return .challenge(finalData)
             }
-            return succeed(account, exchange.client)
+            return await succeed(account, exchange.client, clearing: exchange.sharedFailures)
         case .failure(let error):
             switch error.kind {
             case .syntax: return .failure(.malformed)
@@ -163,15 +172,22 @@ public final class Authenticator: Sendable {
         }
     }
 
-    private func succeed(_ account: AccountRecord, _ client: Client) -> Step {
+    private func succeed(_ account: AccountRecord, _ client: Client, clearing sharedFailures: Int) async -> Step {
         throttle.recordSuccess(address: client.address, account: account.address.normalized)
+        if sharedLockout, sharedFailures > 0 {
+            try? await directory.store.clearAuthenticationFailures(keys: Self.keys(client.address, account.address.normalized))
+        }
         Counter(label: "letterbox_auth_successes_total", dimensions: [("protocol", client.service)]).increment()
         return .success(account)
     }
 
     private func fail(_ client: Client, username: String?, mechanism: SASLMechanismName?) async -> Step {
         let key = username.flatMap(EmailAddress.init)?.normalized ?? username
-        let delay = throttle.recordFailure(address: client.address, account: key, now: now())
+        var delay = throttle.recordFailure(address: client.address, account: key, now: now())
+        if sharedLockout, let count = try? await directory.store.recordAuthenticationFailure(
+            keys: Self.keys(client.address, key), now: wallClock(), window: lockoutWindow) {
+            delay = max(delay, throttle.delay(afterFailures: count))
+        }
         Counter(label: "letterbox_auth_failures_total", dimensions: [
             ("protocol", client.service), ("mechanism", mechanism?.rawValue ?? "LOGIN-COMMAND"), ("reason", "credentials"),
         ]).increment()
@@ -186,6 +202,24 @@ public final class Authenticator: Sendable {
         ]).increment()
         await sleep(throttle.delay(afterFailures: throttle.configuration.lockoutThreshold))
         return .failure(.lockedOut)
+    }
+
+    /// Whether the client's address or the account name is locked out: this node's counts, and with `sharedLockout`
+    /// the store's (every node's); also how many shared failures there were, so a success clears them only if needed.
+    private func lockedOut(_ client: Client, username: String?) async -> (locked: Bool, sharedFailures: Int) {
+        let key = username.flatMap(EmailAddress.init)?.normalized ?? username
+        if throttle.isLockedOut(address: client.address, account: key, now: now()) { return (true, 0) }
+        guard sharedLockout else { return (false, 0) }
+        let count = (try? await directory.store.authenticationFailures(
+            keys: Self.keys(client.address, key), now: wallClock(), window: lockoutWindow)) ?? 0
+        return (count >= throttle.configuration.lockoutThreshold, count)
+    }
+
+    private var lockoutWindow: Int64 { Int64(throttle.configuration.lockoutDuration.components.seconds) }
+
+    /// Store keys: `ip:ADDRESS` and `user:NAME`.
+    static func keys(_ address: String?, _ account: String?) -> [String] {
+        [address.map { "ip:" + $0 }, account.map { "user:" + $0.lowercased() }].compactMap { $0 }
     }
 
     /// The SASL settings: fake salts keyed by the store's secret, the configured iteration count for unknown users.

@@ -42,7 +42,10 @@ public final class MailSystem: Sendable {
         var throttle = AuthenticationThrottle.Configuration()
         throttle.lockoutThreshold = configuration.lockoutThreshold
         throttle.lockoutDuration = .seconds(configuration.lockoutSeconds)
-        authenticator = Authenticator(directory: directory, throttle: AuthenticationThrottle(configuration: throttle))
+        // Several nodes share one PostgreSQL database: the lockout must hold on all of them, so failures go to the store.
+        authenticator = Authenticator(
+            directory: directory, throttle: AuthenticationThrottle(configuration: throttle),
+            sharedLockout: configuration.store.backend == .postgres)
     }
 
     static func openSQLite(root: String, mode: OpenMode) throws(ConfigurationError) -> SQLiteMailStore {

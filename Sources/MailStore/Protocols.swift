@@ -158,6 +158,15 @@ public protocol DirectoryStore: Sendable {
     /// Removes a grant; false when there was none.
     func removeSendAsGrant(account: AccountID, grant: String) async throws -> Bool
 
+    /// Failed logins kept in the store, so every node sees them (the lockout of several nodes on PostgreSQL): adds one
+    /// failure to each key — a client address or an account name — restarting a count whose last failure is `window`
+    /// seconds old or more, and returns the highest count among the keys. Forgets failures older than `window`.
+    func recordAuthenticationFailure(keys: [String], now: Int64, window: Int64) async throws -> Int
+    /// The highest count of failures among `keys` whose last failure is less than `window` seconds before `now`.
+    func authenticationFailures(keys: [String], now: Int64, window: Int64) async throws -> Int
+    /// Forgets the failures of `keys` (after a successful login).
+    func clearAuthenticationFailures(keys: [String]) async throws
+
     /// 32 random bytes made once per store (every node shares them): the key of values that must be the same on every
     /// node and across restarts, such as the fake SCRAM salt of accounts that do not exist.
     func authenticationSecret() async throws -> [UInt8]

@@ -189,6 +189,36 @@ public final class PostgresDirectoryStore: DirectoryStore {
         }
     }
 
+    public func recordAuthenticationFailure(keys: [String], now: Int64, window: Int64) async throws -> Int {
+        guard !keys.isEmpty else { return 0 }
+        let logger = store.logger, keys = Array(Set(keys)).sorted(), cutoff = Int(now - window), now = Int(now)
+        return try await database.transaction { connection in
+            try await connection.run("DELETE FROM auth_failure WHERE last_failure <= \(cutoff)", logger: logger)
+            let rows = try await connection.rows("""
+                INSERT INTO auth_failure (key, failures, last_failure) SELECT k, 1, \(now) FROM unnest(\(keys)::text[]) AS k
+                ON CONFLICT (key) DO UPDATE SET failures = auth_failure.failures + 1, last_failure = EXCLUDED.last_failure
+                RETURNING failures
+                """, logger: logger)
+            return try rows.map { try $0.decode(Int.self) }.max() ?? 0
+        }
+    }
+
+    public func authenticationFailures(keys: [String], now: Int64, window: Int64) async throws -> Int {
+        guard !keys.isEmpty else { return 0 }
+        let cutoff = Int(now - window)
+        return try await database.rows(
+            "SELECT coalesce(max(failures), 0) FROM auth_failure WHERE key = ANY(\(keys)) AND last_failure > \(cutoff)"
+        ).first?.decode(Int.self) ?? 0
+    }
+
+    public func clearAuthenticationFailures(keys: [String]) async throws {
+        guard !keys.isEmpty else { return }
+        let logger = store.logger
+        try await database.transaction { connection in
+            try await connection.run("DELETE FROM auth_failure WHERE key = ANY(\(keys))", logger: logger)
+        }
+    }
+
     public func authenticationSecret() async throws -> [UInt8] {
         guard let row = try await database.rows("SELECT value FROM secret WHERE name = 'authentication'").first else {
             throw MailStoreError.storage("the store has no authentication secret (migration 6 missing)")

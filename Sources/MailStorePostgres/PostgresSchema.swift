@@ -183,6 +183,7 @@ enum PostgresSchema {
             )
             """,
             "CREATE TABLE secret (name text PRIMARY KEY, value bytea NOT NULL)",
+            "CREATE TABLE auth_failure (key text PRIMARY KEY, failures integer NOT NULL, last_failure bigint NOT NULL)",
             // gen_random_uuid() is built in since PostgreSQL 13 and draws from the strong random source.
             """
             INSERT INTO secret (name, value) VALUES ('authentication',

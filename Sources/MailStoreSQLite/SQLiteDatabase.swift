@@ -162,6 +162,7 @@ public final class SQLiteDatabase: Sendable {
                     PRIMARY KEY (account_id, grant_address)
                 ) WITHOUT ROWID;
                 CREATE TABLE secret (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+                CREATE TABLE auth_failure (key TEXT PRIMARY KEY, failures INTEGER NOT NULL, last_failure INTEGER NOT NULL) WITHOUT ROWID;
                 INSERT INTO secret (name, value) VALUES ('authentication', randomblob(32));
                 """)
         }

@@ -191,6 +191,40 @@ public final class SQLiteDirectoryStore: DirectoryStore {
         }
     }
 
+    public func recordAuthenticationFailure(keys: [String], now: Int64, window: Int64) async throws -> Int {
+        guard !keys.isEmpty else { return 0 }
+        return try await store.write { db in
+            try db.execute(sql: "DELETE FROM auth_failure WHERE last_failure <= ?", arguments: [now - window])
+            var highest = 0
+            for key in Set(keys) {
+                let count = try Int.fetchOne(db, sql: """
+                    INSERT INTO auth_failure (key, failures, last_failure) VALUES (?, 1, ?)
+                    ON CONFLICT (key) DO UPDATE SET failures = failures + 1, last_failure = excluded.last_failure
+                    RETURNING failures
+                    """, arguments: [key, now]) ?? 1
+                highest = max(highest, count)
+            }
+            return highest
+        }
+    }
+
+    public func authenticationFailures(keys: [String], now: Int64, window: Int64) async throws -> Int {
+        guard !keys.isEmpty else { return 0 }
+        return try await store.read { db in
+            let marks = keys.map { _ in "?" }.joined(separator: ",")
+            return try Int.fetchOne(db, sql: "SELECT max(failures) FROM auth_failure WHERE key IN (\(marks)) AND last_failure > ?",
+                                    arguments: StatementArguments(keys + [String(now - window)])) ?? 0
+        }
+    }
+
+    public func clearAuthenticationFailures(keys: [String]) async throws {
+        guard !keys.isEmpty else { return }
+        try await store.write { db in
+            let marks = keys.map { _ in "?" }.joined(separator: ",")
+            try db.execute(sql: "DELETE FROM auth_failure WHERE key IN (\(marks))", arguments: StatementArguments(keys))
+        }
+    }
+
     public func authenticationSecret() async throws -> [UInt8] {
         try await store.read { db in
             guard let data = try Data.fetchOne(db, sql: "SELECT value FROM secret WHERE name = 'authentication'"), data.count >= 32 else {

@@ -111,6 +111,25 @@ import Testing
         #expect(Array(delays.prefix(5)) == [.milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(4)])
     }
 
+    @Test func aSharedLockoutHoldsOnEveryNode() async throws {
+        // Two authenticators on one store stand for two nodes on one PostgreSQL database; failures on one lock out the other.
+        let wall = Mutex<Int64>(1_800_000_000)
+        func node() -> Authenticator {
+            Authenticator(
+                directory: directory, throttle: AuthenticationThrottle(configuration: .init(lockoutThreshold: 3, lockoutDuration: .seconds(60))),
+                sharedLockout: true, sleep: { _ in }, wallClock: { wall.withLock { $0 } })
+        }
+        let first = node(), second = node()
+        for _ in 0..<3 { _ = await first.login(username: "alice@example.test", password: "guess", client: client) }
+        #expect(failure(await second.login(username: "alice@example.test", password: "correct horse battery", client: client)) == .lockedOut)
+        let elsewhere = Authenticator.Client(service: "smtp", address: "198.51.100.9")
+        #expect(failure(await second.begin(.plain, initialResponse: plain("alice@example.test", "correct horse battery"), client: elsewhere).1) == .lockedOut,
+                "the account is locked on the other node too")
+        wall.withLock { $0 += 61 }
+        #expect(isSuccess(await second.login(username: "alice@example.test", password: "correct horse battery", client: client)))
+        #expect(try await directory.store.authenticationFailures(keys: ["ip:192.0.2.7", "user:alice@example.test"], now: 1_800_000_061, window: 60) == 0)
+    }
+
     @Test func unknownUsersCountTowardsTheAddressLockout() async throws {
         for index in 0..<5 {
             _ = await authenticator.login(username: "user\(index)@example.test", password: "guess", client: client)
