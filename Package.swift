@@ -1,7 +1,8 @@
 // swift-tools-version: 6.1
 //
 // Letterbox: one package, one executable (`letterbox`), library targets as in ARCHITECTURE.md.
-// The allowed imports per target are checked by `scripts/check-imports`; keep this file and that table in step.
+// This file is the one module table: `scripts/check-imports` allows each target to import exactly the dependencies it
+// declares here, and checks that ARCHITECTURE.md's table says the same.
 
 import PackageDescription
 
@@ -108,7 +109,7 @@ let package = Package(
             name: "LetterboxServer",
             dependencies: [
                 "MailCore", "MIME", "SASL", "MailStore", "MailStoreSQLite", "MailStorePostgres", "Directory", "Delivery", "ServerCore",
-                "SMTPServer", "IMAPServer", "SMTPProtocol", "DNS", "HTTPServer", "MailAuth", nioCore, nioSSL, nioTLS, nioPosix, logging, lifecycle, unixSignals,
+                "SMTPServer", "IMAPServer", "SMTPProtocol", "IMAPProtocol", "DNS", "HTTPServer", "MailAuth", crypto, nioCore, nioSSL, nioTLS, nioPosix, logging, lifecycle, unixSignals,
                 toml, metrics, prometheus, hummingbird,
             ],
             swiftSettings: strict
