@@ -312,6 +312,13 @@ def test_imap_append_and_copy_over_quota_get_overquota(server):
         assert "NO [OVERQUOTA]" in tagged, tagged
         untagged, _ = raw.command("STATUS Archive (MESSAGES)")
         assert any("MESSAGES 1" in line for line in untagged), untagged
+        # RFC 9208: the quota meter webmail shows (STORAGE in KiB: about 2 of 3 used).
+        untagged, tagged = raw.command("GETQUOTAROOT INBOX")
+        assert " OK " in tagged and untagged[0] == '* QUOTAROOT "INBOX" ""', untagged
+        assert untagged[1] == '* QUOTA "" (STORAGE 2 3)', untagged
+        untagged, tagged = raw.command('GETQUOTA ""')
+        assert untagged == ['* QUOTA "" (STORAGE 2 3)'], untagged
+        assert "NO [NOPERM]" in raw.command('SETQUOTA "" (STORAGE 100)')[1]
     finally:
         raw.close()
     run("user", "quota", ALICE, "unlimited", "--data-dir", str(server.data_dir))

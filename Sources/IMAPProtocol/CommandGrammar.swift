@@ -34,6 +34,23 @@ extension GrammarReader {
         "LIST": { r throws(IMAPSyntaxError) in .list(try r.list()) },
         "LSUB": { r throws(IMAPSyntaxError) in try r.lsub() },
         "STATUS": { r throws(IMAPSyntaxError) in try r.status() },
+        // getquota = "GETQUOTA" SP quota-root-name ; quota-root-name = astring (RFC 9208 §9)
+        "GETQUOTA": { r throws(IMAPSyntaxError) in try r.space(); return .getQuota(root: try r.astringText()) },
+        // getquotaroot = "GETQUOTAROOT" SP mailbox
+        "GETQUOTAROOT": { r throws(IMAPSyntaxError) in try r.space(); return .getQuotaRoot(try r.mailbox()) },
+        // setquota = "SETQUOTA" SP quota-root-name SP setquota-list
+        // setquota-list = "(" [setquota-resource *(SP setquota-resource)] ")"
+        "SETQUOTA": { r throws(IMAPSyntaxError) in
+            try r.space()
+            let root = try r.astringText()
+            try r.space()
+            let limits = try r.parenthesizedList(allowEmpty: true) { (r: inout GrammarReader) throws(IMAPSyntaxError) in
+                let name = try r.atom().uppercased()
+                try r.space()
+                return QuotaLimit(resource: name, limit: try r.number64())
+            }
+            return .setQuota(root: root, limits)
+        },
         "APPEND": { r throws(IMAPSyntaxError) in try r.append() },
         "SEARCH": { r throws(IMAPSyntaxError) in .search(try r.search(), uid: false) },
         "FETCH": { r throws(IMAPSyntaxError) in

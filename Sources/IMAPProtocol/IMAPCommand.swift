@@ -27,6 +27,12 @@ public enum IMAPCommand: Hashable, Sendable {
     case lsub(reference: String, pattern: String)
     case namespace
     case status(MailboxName, [StatusAttribute])
+    /// GETQUOTA quota-root (RFC 9208 §4.2).
+    case getQuota(root: String)
+    /// GETQUOTAROOT mailbox (RFC 9208 §4.3).
+    case getQuotaRoot(MailboxName)
+    /// SETQUOTA quota-root (resource limit …) (RFC 9208 §4.1); only administrators may, so the server refuses it.
+    case setQuota(root: String, [QuotaLimit])
     /// APPEND with one message, or several (RFC 3502 MULTIAPPEND).
     case append(MailboxName, [AppendMessage])
     /// IDLE (RFC 2177): the server answers `+ idling` and waits for `DONE` (`IMAPCommandParser.parseIdleDone`).
@@ -43,6 +49,28 @@ public enum IMAPCommand: Hashable, Sendable {
     case store(SequenceSet, StoreFlags, uid: Bool)
     case copy(SequenceSet, MailboxName, uid: Bool)
     case move(SequenceSet, MailboxName, uid: Bool)
+}
+
+/// setquota-resource = resource-name SP resource-limit (RFC 9208 §9); a resource name is an atom (STORAGE, MESSAGE…).
+public struct QuotaLimit: Hashable, Sendable {
+    public var resource: String
+    public var limit: UInt64
+    public init(resource: String, limit: UInt64) {
+        self.resource = resource
+        self.limit = limit
+    }
+}
+
+/// quota-resource = resource-name SP resource-usage SP resource-limit (RFC 9208 §9); STORAGE counts units of 1024 octets.
+public struct QuotaResource: Hashable, Sendable {
+    public var resource: String
+    public var usage: UInt64
+    public var limit: UInt64
+    public init(resource: String, usage: UInt64, limit: UInt64) {
+        self.resource = resource
+        self.usage = usage
+        self.limit = limit
+    }
 }
 
 /// initial-resp = (base64 / "=")  ; "=" is an empty initial response (RFC 4959).

@@ -22,6 +22,16 @@ public struct IMAPCommandEncoder: Sendable {
         case .logout: buffer.writeString("LOGOUT")
         case .startTLS: buffer.writeString("STARTTLS")
         case .namespace: buffer.writeString("NAMESPACE")
+        case .getQuota(let root):
+            buffer.writeString("GETQUOTA ")
+            writeString(root, into: &buffer)
+        case .getQuotaRoot(let mailbox):
+            buffer.writeString("GETQUOTAROOT ")
+            writeMailbox(mailbox, into: &buffer)
+        case .setQuota(let root, let limits):
+            buffer.writeString("SETQUOTA ")
+            writeString(root, into: &buffer)
+            buffer.writeString(" (" + limits.map { "\($0.resource) \($0.limit)" }.joined(separator: " ") + ")")
         case .idle: buffer.writeString("IDLE")
         case .check: buffer.writeString("CHECK")
         case .close: buffer.writeString("CLOSE")

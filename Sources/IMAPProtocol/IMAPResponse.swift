@@ -45,6 +45,10 @@ public enum UntaggedResponse: Hashable, Sendable {
     case fetch(Int, [FetchResponseItem])
     case namespace(personal: [NamespaceDescription], otherUsers: [NamespaceDescription], shared: [NamespaceDescription])
     case id([IDParameter]?)
+    /// quota-response = "QUOTA" SP quota-root-name SP quota-list (RFC 9208 §5.1)
+    case quota(root: String, [QuotaResource])
+    /// quotaroot-response = "QUOTAROOT" SP mailbox *(SP quota-root-name) (RFC 9208 §5.2)
+    case quotaRoot(MailboxName, roots: [String])
 }
 
 /// resp-text-code (RFC 9051 §7.1, RFC 4315 UIDPLUS, RFC 7889 APPENDLIMIT-related TOOBIG, RFC 5530 codes).

@@ -93,6 +93,19 @@ public struct IMAPResponseEncoder: Sendable {
                 encode(item, into: &buffer)
             }
             buffer.writeString(")")
+        case .quota(let root, let resources):
+            buffer.writeString("QUOTA ")
+            writeString(Array(root.utf8), into: &buffer)
+            buffer.writeString(" (")
+            buffer.writeString(resources.map { "\($0.resource) \($0.usage) \($0.limit)" }.joined(separator: " "))
+            buffer.writeString(")")
+        case .quotaRoot(let mailbox, let roots):
+            buffer.writeString("QUOTAROOT ")
+            writeMailbox(mailbox, into: &buffer)
+            for root in roots {
+                buffer.writeString(" ")
+                writeString(Array(root.utf8), into: &buffer)
+            }
         case .namespace(let personal, let other, let shared):
             buffer.writeString("NAMESPACE ")
             for (offset, group) in [personal, other, shared].enumerated() {

@@ -85,7 +85,7 @@ public struct IMAPSessionState: Hashable, Sendable {
         var list = [
             "IMAP4rev1", "IMAP4rev2", "LITERAL+", "SASL-IR", "ENABLE", "IDLE", "UIDPLUS", "MOVE", "NAMESPACE", "ID",
             "UNSELECT", "CHILDREN", "SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "ESEARCH", "STATUS=SIZE",
-            "APPENDLIMIT=\(configuration.appendLimit)", "CONDSTORE", "QRESYNC", "UTF8=ACCEPT",
+            "APPENDLIMIT=\(configuration.appendLimit)", "CONDSTORE", "QRESYNC", "UTF8=ACCEPT", "QUOTA", "QUOTA=RES-STORAGE",
         ]
         guard state == .notAuthenticated else { return list }
         if !isTLS, configuration.startTLSAvailable { list.append("STARTTLS") }
@@ -157,7 +157,7 @@ public struct IMAPSessionState: Hashable, Sendable {
         case .enable:
             return state == .authenticated ? nil : wrongState
         case .select, .examine, .create, .delete, .rename, .subscribe, .unsubscribe, .list, .lsub, .namespace, .status,
-             .append, .idle:
+             .append, .idle, .getQuota, .getQuotaRoot, .setQuota:
             return state == .authenticated || isSelected ? nil : wrongState
         case .check, .close, .unselect, .search, .fetch, .copy:
             return isSelected ? nil : wrongState

@@ -229,13 +229,51 @@ extension IMAPSession {
         return .ok("\(verb) completed", code: code)
     }
 
+    // MARK: QUOTA (RFC 9208)
+
+    /// The one quota root of an account: every mailbox of it shares the account's storage quota.
+    static let quotaRoot = ""
+
+    /// The account's quota in octets (its own, else `defaultQuota`; 0 is unlimited), read afresh.
+    func currentQuota() async throws -> Int64 {
+        guard let account else { return 0 }
+        let current = try await authenticator.directory.account(id: account.id) ?? account
+        return current.quota ?? configuration.defaultQuota
+    }
+
+    /// `* QUOTA "" (STORAGE used limit)` in units of 1024 octets, rounded up; nil when the account has no quota.
+    func quotaResponse() async throws -> UntaggedResponse? {
+        guard let account else { return nil }
+        let quota = try await currentQuota()
+        guard quota > 0 else { return nil }
+        let used = try await store.usage(of: account.id)
+        return .quota(root: Self.quotaRoot, [
+            QuotaResource(resource: "STORAGE", usage: UInt64((used + 1023) / 1024), limit: UInt64((quota + 1023) / 1024)),
+        ])
+    }
+
+    func getQuota(root: String) async throws -> Completion {
+        guard root == Self.quotaRoot, let response = try await quotaResponse() else {
+            throw CommandFailure.no("no such quota root", code: .nonexistent)
+        }
+        try await send(response)
+        return .ok("GETQUOTA completed")
+    }
+
+    func getQuotaRoot(_ name: MailboxName) async throws -> Completion {
+        guard try await mailbox(named: name) != nil else { throw CommandFailure.no("no such mailbox", code: .nonexistent) }
+        let response = try await quotaResponse()
+        try await send(.quotaRoot(name, roots: response == nil ? [] : [Self.quotaRoot]))
+        if let response { try await send(response) }
+        return .ok("GETQUOTAROOT completed")
+    }
+
     /// RFC 9208 §4.3 (and RFC 5530): an APPEND, COPY or MOVE that would take the account over its storage quota fails
     /// with NO [OVERQUOTA] before anything is stored. The quota is read afresh (an admin may have changed it); the
     /// account's own quota, else `defaultQuota`; 0 is unlimited.
     func requireRoom(for octets: Int64) async throws {
         guard let account, octets > 0 else { return }
-        let current = try await authenticator.directory.account(id: account.id) ?? account
-        let quota = current.quota ?? configuration.defaultQuota
+        let quota = try await currentQuota()
         guard quota > 0 else { return }
         let used = try await store.usage(of: account.id)
         if used + octets > quota {

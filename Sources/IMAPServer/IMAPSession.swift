@@ -346,6 +346,13 @@ final class IMAPSession {
             return .ok("NAMESPACE completed")
         case .status(let name, let attributes):
             return try await status(name, attributes)
+        case .getQuota(let root):
+            return try await getQuota(root: root)
+        case .getQuotaRoot(let name):
+            return try await getQuotaRoot(name)
+        case .setQuota:
+            // RFC 9208 §4.1: only an administrator may; quotas are set with `letterbox user quota`.
+            throw CommandFailure.no("quotas are set by the administrator", code: .noPermission)
         case .append(let name, let messages):
             return try await append(to: name, messages)
         case .idle:

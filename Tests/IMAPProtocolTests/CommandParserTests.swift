@@ -13,6 +13,11 @@ struct CommandParserTests {
         ("a1 LOGOUT\r\n", .logout),
         ("a1 STARTTLS\r\n", .startTLS),
         ("a1 NAMESPACE\r\n", .namespace),
+        // RFC 9208 §4.1–4.3 examples.
+        ("a1 GETQUOTA \"!partition/sda4\"\r\n", .getQuota(root: "!partition/sda4")),
+        ("a1 GETQUOTAROOT INBOX\r\n", .getQuotaRoot(.inbox)),
+        ("a1 SETQUOTA \"#user/alice\" (STORAGE 510)\r\n", .setQuota(root: "#user/alice", [QuotaLimit(resource: "STORAGE", limit: 510)])),
+        ("a1 SETQUOTA \"\" ()\r\n", .setQuota(root: "", [])),
         ("a1 IDLE\r\n", .idle),
         ("a1 CHECK\r\n", .check),
         ("a1 CLOSE\r\n", .close),

@@ -57,6 +57,10 @@ struct ResponseEncoderTests {
          "* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n"),
         (.untagged(.id([IDParameter(key: "name", value: "Letterbox"), IDParameter(key: "os", value: nil)])), "* ID (\"name\" \"Letterbox\" \"os\" NIL)\r\n"),
         (.untagged(.id(nil)), "* ID NIL\r\n"),
+        // RFC 9208 §5.1, §5.2 examples.
+        (.untagged(.quota(root: "", [QuotaResource(resource: "STORAGE", usage: 10, limit: 512)])), "* QUOTA \"\" (STORAGE 10 512)\r\n"),
+        (.untagged(.quotaRoot(.inbox, roots: [""])), "* QUOTAROOT \"INBOX\" \"\"\r\n"),
+        (.untagged(.quotaRoot(MailboxName("comp.mail.mime"), roots: [])), "* QUOTAROOT \"comp.mail.mime\"\r\n"),
         (.continuation("Ready for literal data"), "+ Ready for literal data\r\n"),
         (.continuation(""), "+ \r\n"),
         (.untagged(.fetch(12, [.uid(4827313), .flags([.seen]), .rfc822Size(44827), .internalDate(date)])),
