@@ -1,4 +1,5 @@
 import Foundation
+import IMAPProtocol
 import MailCore
 
 /// A listening address `host:port` (`[v6]:port` for IPv6).
@@ -113,6 +114,9 @@ public struct LetterboxConfiguration: Sendable, Equatable {
         public var maxConnections = 1000
         public var maxConnectionsPerIP = 50
         public var maxConnectionsPerUser = 50
+        /// `imap.max_literal_before_auth` (octets): largest literal before login; larger ones are refused before they are
+        /// read (`tag BAD`, or `* BYE` for a non-synchronizing literal). Default 8 KiB.
+        public var maxLiteralBeforeAuth = Int64(IMAPParserLimits.defaultMaximumLiteralSizeBeforeAuthentication)
         /// `imap.login_timeout` (seconds): autologout of connections that have not logged in (RFC 9051 §5.4). Default 60.
         public var loginTimeoutSeconds = 60
         /// `imap.idle_timeout` (seconds): autologout of logged-in sessions, in IDLE or not; at least 1800 (RFC 9051 §5.4).
@@ -370,6 +374,7 @@ public struct LetterboxConfiguration: Sendable, Equatable {
         imap.maxConnections = try reader.int("imap.max_connections", range: 1...1_000_000) ?? imap.maxConnections
         imap.maxConnectionsPerIP = try reader.int("imap.max_connections_per_ip", range: 1...1_000_000) ?? imap.maxConnectionsPerIP
         imap.maxConnectionsPerUser = try reader.int("imap.max_connections_per_user", range: 1...1_000_000) ?? imap.maxConnectionsPerUser
+        imap.maxLiteralBeforeAuth = try reader.size("imap.max_literal_before_auth", range: 1024...(1 << 20)) ?? imap.maxLiteralBeforeAuth
         imap.loginTimeoutSeconds = try reader.int("imap.login_timeout", range: 1...3600) ?? imap.loginTimeoutSeconds
         imap.idleTimeoutSeconds = try reader.int("imap.idle_timeout", range: 1800...86_400) ?? imap.idleTimeoutSeconds
         imap.stateCacheMessages = try reader.int("imap.state_cache_messages", range: 0...100_000_000) ?? imap.stateCacheMessages
