@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 import IMAPProtocol
 import MailCore
 
@@ -182,6 +183,13 @@ public struct LetterboxConfiguration: Sendable, Equatable {
     public struct HTTPSettings: Sendable, Equatable {
         /// `http.metrics_allow`: addresses or CIDR blocks that may read /metrics. Default loopback only.
         public var metricsAllow = ["127.0.0.0/8", "::1"]
+        /// `http.request_head_timeout`, `http.request_body_timeout` (seconds): how long a client may take to send a
+        /// request's head (on a new or a kept-alive connection) and then its body; slower connections are closed.
+        /// Defaults in `HTTPServerConfiguration`: 10 and 30.
+        public var requestHeadTimeoutSeconds = Int(HTTPServerConfiguration.defaultRequestHeadTimeout.components.seconds)
+        public var requestBodyTimeoutSeconds = Int(HTTPServerConfiguration.defaultRequestBodyTimeout.components.seconds)
+        /// `http.max_connections`: connections open at once; more are answered 503 and closed. Default 512.
+        public var maxConnections = HTTPServerConfiguration.defaultMaximumConnections
         /// `mta_sts.mode`: testing (default), enforce or none (RFC 8461 §5).
         public var mtaSTSMode = "testing"
         /// `mta_sts.max_age` (seconds): how long senders cache the policy. Default one week; at most 31557600.
@@ -441,6 +449,9 @@ public struct LetterboxConfiguration: Sendable, Equatable {
             }
             http.metricsAllow = allow
         }
+        http.requestHeadTimeoutSeconds = try reader.int("http.request_head_timeout", range: 1...3600) ?? http.requestHeadTimeoutSeconds
+        http.requestBodyTimeoutSeconds = try reader.int("http.request_body_timeout", range: 1...3600) ?? http.requestBodyTimeoutSeconds
+        http.maxConnections = try reader.int("http.max_connections", range: 1...1_000_000) ?? http.maxConnections
         if let mode = try reader.string("mta_sts.mode") {
             guard mtaSTSModes.contains(mode) else {
                 throw ConfigurationError(key: "mta_sts.mode", value: mode, problem: "must be one of \(mtaSTSModes.joined(separator: ", "))")
