@@ -166,7 +166,7 @@ def test_huge_synchronizing_literal_before_login_gets_bad_without_continuation(s
     assert peak - baseline < 48 * 1024, f"RSS grew from {baseline} KiB to {peak} KiB"
 
 
-def test_over_tls_too(server):
+def test_huge_literal_over_tls_gets_bye_too(server):
     results, _, _ = run_flood(server, 4, tls=True)
     for result in results:
         assert "error" not in result, result

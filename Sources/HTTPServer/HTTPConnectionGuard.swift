@@ -1,7 +1,4 @@
-import NIOCore
-import Synchronization
-
-/// Slow and surplus HTTP connections, dealt with before Hummingbird sees a byte.
+/// Slow and surplus HTTP connections, dealt with before Hummingbird sees a byte (issue 15).
 ///
 /// Invariants:
 /// 1. A client gets `requestHeadTimeout` to send a request's head, on a new connection and after each response; then
@@ -11,6 +8,8 @@ import Synchronization
 ///    never parsed.
 /// 3. Only raw bytes are looked at (the end of a head is an empty line): `HTTPRequestDeadline` is pure, the handler
 ///    below only carries out its actions.
+import NIOCore
+import Synchronization
 
 /// When a connection must have delivered its request: a state machine fed with the bytes that arrive and the moments
 /// the server starts and finishes answering.
