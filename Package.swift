@@ -166,7 +166,7 @@ let package = Package(
             dependencies: ["IMAPServer", "IMAPProtocol", "MailStore", "MailStoreSQLite", "MailTestSupport", "MailCore", "MIME"],
             swiftSettings: strict
         ),
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "MailCore", hummingbird], swiftSettings: strict),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "MailCore", hummingbird, nioCore], swiftSettings: strict),
         .testTarget(
             name: "LetterboxServerTests",
             dependencies: ["ServerCore", "LetterboxServer", "MailStore", "Directory", "MailCore", logging],

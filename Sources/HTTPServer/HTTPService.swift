@@ -7,7 +7,8 @@ import NIOCore
 /// ServiceGroup (the wiring wraps it in a ServiceLifecycle service).
 ///
 /// Invariants: a request body is read only for POST and never past `maximumBodySize` (more → 413 before parsing);
-/// every answer comes from `MailHTTPEndpoints.respond(to:)`, so a bad request is a 4xx reply, never a crash.
+/// every answer comes from `MailHTTPEndpoints.respond(to:)`, so a bad request is a 4xx reply, never a crash; every
+/// connection passes `HTTPConnectionGuard` first (request deadlines, the connection cap).
 public struct HTTPService: Sendable {
     private let application: Application<MailHTTPResponder>
 
@@ -15,8 +16,13 @@ public struct HTTPService: Sendable {
     /// said 0).
     public init(endpoints: MailHTTPEndpoints, logger: Logger, onBound: @escaping @Sendable (String) async -> Void = { _ in }) {
         let configuration = endpoints.configuration
+        let connections = HTTPConnectionCount(maximum: configuration.maximumConnections)
+        let headTimeout = TimeAmount(configuration.requestHeadTimeout), bodyTimeout = TimeAmount(configuration.requestBodyTimeout)
         application = Application(
             responder: MailHTTPResponder(endpoints: endpoints),
+            server: .http1(configuration: .init(additionalChannelHandlers: [
+                HTTPConnectionGuardInstaller(connections: connections, headTimeout: headTimeout, bodyTimeout: bodyTimeout),
+            ])),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "Letterbox"),
             onServerRunning: { channel in

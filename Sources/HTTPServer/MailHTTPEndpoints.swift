@@ -176,6 +176,16 @@ public struct HTTPServerConfiguration: Sendable, Equatable {
     public var mtaSTSAnyHost = false
     /// Largest request body read (autodiscover requests are well under 1 KiB). Default 64 KiB; more gets 413.
     public var maximumBodySize = 65_536
+    /// `http.request_head_timeout`: time to send a request's head, on a new connection and after each response.
+    public var requestHeadTimeout = Self.defaultRequestHeadTimeout
+    /// `http.request_body_timeout`: time to send the rest of a request once its head has arrived.
+    public var requestBodyTimeout = Self.defaultRequestBodyTimeout
+    /// `http.max_connections`: connections open at once; the next one is answered 503 and closed.
+    public var maximumConnections = Self.defaultMaximumConnections
+
+    public static let defaultRequestHeadTimeout: Duration = .seconds(10)
+    public static let defaultRequestBodyTimeout: Duration = .seconds(30)
+    public static let defaultMaximumConnections = 512
 
     public init(host: String, port: Int) {
         self.host = host

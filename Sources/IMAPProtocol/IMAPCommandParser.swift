@@ -15,6 +15,9 @@ public struct IMAPParserLimits: Hashable, Sendable {
 
     public static let defaultMaximumLineLength = 64 * 1024
     public static let defaultMaximumLiteralSize = 50_000_000
+    /// Largest literal a client that has not authenticated may send: 8 KiB, ample for LOGIN and ID (RFC 7888 §4 lets a
+    /// server limit literals outside APPEND well below APPENDLIMIT).
+    public static let defaultMaximumLiteralSizeBeforeAuthentication = 8 * 1024
     public static let defaultMaximumNestingDepth = 32
     public static let defaultMaximumCommandSize = 100_000_000
 
@@ -28,6 +31,17 @@ public struct IMAPParserLimits: Hashable, Sendable {
         self.maximumLiteralSize = maximumLiteralSize
         self.maximumNestingDepth = maximumNestingDepth
         self.maximumCommandSize = maximumCommandSize
+    }
+
+    /// These limits narrowed for a client that has not authenticated: literals of at most `maximumLiteralSize` octets,
+    /// and, since the framer cannot know how many literals a command will have, commands of at most
+    /// `maximumLineLength + maximumLiteralSize` octets in all. A connection that has not logged in then never makes the
+    /// parser hold more than that.
+    public func beforeAuthentication(maximumLiteralSize: Int) -> IMAPParserLimits {
+        var limits = self
+        limits.maximumLiteralSize = min(maximumLiteralSize, self.maximumLiteralSize)
+        limits.maximumCommandSize = min(maximumLineLength + limits.maximumLiteralSize, maximumCommandSize)
+        return limits
     }
 }
 
@@ -52,9 +66,9 @@ public enum IMAPCommandParseResult: Hashable, Sendable {
     /// `skipFailedCommand` to drop its bytes. The buffer was not consumed.
     case syntaxError(tag: String?, reason: String)
     /// A literal larger than `maximumLiteralSize` was announced, or one that would take the command past
-    /// `maximumCommandSize`; no literal byte has been read. Answer
-    /// `tag NO [TOOBIG]` (RFC 7889) and call `skipFailedCommand`: a client waiting on a synchronizing literal then sends
-    /// its next command. After a non-synchronizing literal the bytes keep coming: RFC 7888 §4 says to close the connection.
+    /// `maximumCommandSize`; no literal byte has been read. Answer as `IMAPSessionState.literalTooLarge` says and call
+    /// `skipFailedCommand`: a client waiting on a synchronizing literal then sends its next command. After a
+    /// non-synchronizing literal the bytes keep coming: RFC 7888 §4 says to close the connection.
     case literalTooLarge(tag: String?, size: UInt64, synchronizing: Bool)
     /// The command line exceeded `maximumLineLength` before it ended. Answer `* BAD` and close the connection.
     case lineTooLong(tag: String?)

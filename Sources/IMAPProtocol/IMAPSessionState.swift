@@ -14,19 +14,23 @@ public struct IMAPSessionState: Hashable, Sendable {
         public var authenticationMechanisms: [String]
         /// Fields sent in the ID response (RFC 2971).
         public var serverID: [IDParameter]
+        /// Largest literal accepted before authentication (`IMAPParserLimits.beforeAuthentication`). Default 8 KiB.
+        public var maximumLiteralSizeBeforeAuthentication: Int
 
         public init(
             appendLimit: Int = IMAPParserLimits.defaultMaximumLiteralSize,
             allowCleartextAuthentication: Bool = false,
             startTLSAvailable: Bool = true,
             authenticationMechanisms: [String] = ["PLAIN", "SCRAM-SHA-256"],
-            serverID: [IDParameter] = [IDParameter(key: "name", value: "Letterbox")]
+            serverID: [IDParameter] = [IDParameter(key: "name", value: "Letterbox")],
+            maximumLiteralSizeBeforeAuthentication: Int = IMAPParserLimits.defaultMaximumLiteralSizeBeforeAuthentication
         ) {
             self.appendLimit = appendLimit
             self.allowCleartextAuthentication = allowCleartextAuthentication
             self.startTLSAvailable = startTLSAvailable
             self.authenticationMechanisms = authenticationMechanisms
             self.serverID = serverID
+            self.maximumLiteralSizeBeforeAuthentication = maximumLiteralSizeBeforeAuthentication
         }
     }
 
@@ -165,6 +169,34 @@ public struct IMAPSessionState: Hashable, Sendable {
             guard case .selected(_, let readOnly) = state else { return wrongState }
             return readOnly ? (.no, .readOnly, "mailbox is read-only") : nil
         }
+    }
+
+    // MARK: Literals over the limit
+
+    /// The parser limits for the current state: `limits` once authenticated; before, narrowed to
+    /// `maximumLiteralSizeBeforeAuthentication` (`IMAPParserLimits.beforeAuthentication`), so that a client that has
+    /// not logged in cannot make the server read and hold a large literal.
+    public func parserLimits(_ limits: IMAPParserLimits) -> IMAPParserLimits {
+        guard state == .notAuthenticated else { return limits }
+        return limits.beforeAuthentication(maximumLiteralSize: configuration.maximumLiteralSizeBeforeAuthentication)
+    }
+
+    /// The answer to a literal over the limit, given before any of its bytes is read (RFC 7888 §4 and §5, the LITERAL-
+    /// model; RFC 7889 TOOBIG).
+    /// - Before authentication the client gets no `+` continuation: a synchronizing literal is answered `tag BAD
+    ///   [TOOBIG]` (the client sends its next command instead of the bytes), a non-synchronizing one `* BYE [TOOBIG]`
+    ///   and the connection closes, since its bytes are already on their way.
+    /// - Once authenticated (a message over APPENDLIMIT): `tag NO [TOOBIG]`, and for a non-synchronizing literal also
+    ///   `* BYE` and close.
+    public func literalTooLarge(tag: String?, synchronizing: Bool) -> [Action] {
+        guard state == .notAuthenticated else {
+            let text = "literal exceeds the limit of \(configuration.appendLimit) bytes"
+            let refusal = tag.map { IMAPResponse.tagged(tag: $0, .no, code: .tooBig, text: text) } ?? .untagged(.status(.no, code: .tooBig, text: text))
+            return synchronizing ? [.send(refusal)] : [.send(refusal), .send(.untagged(.status(.bye, text: "literal too large"))), .close]
+        }
+        let text = "literal exceeds \(configuration.maximumLiteralSizeBeforeAuthentication) bytes before authentication"
+        guard synchronizing else { return [.send(.untagged(.status(.bye, code: .tooBig, text: text))), .close] }
+        return [.send(tag.map { .tagged(tag: $0, .bad, code: .tooBig, text: text) } ?? .untagged(.status(.bad, code: .tooBig, text: text)))]
     }
 
     // MARK: Outcomes reported by the server

@@ -11,7 +11,8 @@
 ///    `IMAPSessionState` and `SelectedMailboxView`; this module only carries them out against the store.
 /// 2. A selected session learns of changes only through the store's change feed and `changes(in:since:)`; the modseq is
 ///    the truth, a feed event only a wake-up. EXPUNGE is never sent while answering FETCH, STORE or SEARCH.
-/// 3. A literal's size is checked (APPENDLIMIT) before any of its bytes is read.
+/// 3. A literal's size is checked before any of its bytes is read: against APPENDLIMIT once authenticated, against
+///    `maximumLiteralSizeBeforeAuthentication` (a few KiB) before.
 /// 4. Store faults are logged with detail and answered `NO [SERVERBUG]`-free: a bare temporary failure.
 /// 5. One connection's failure ends that session only; malformed input is answered BAD, never trusted.
 import Directory
@@ -29,6 +30,9 @@ public struct IMAPServerConfiguration: Sendable {
     public var startTLSAvailable = true
     /// Largest APPEND literal (RFC 7889 APPENDLIMIT). Default 50 MB.
     public var appendLimit = IMAPParserLimits.defaultMaximumLiteralSize
+    /// Largest literal before authentication (RFC 7888 §4): larger ones are refused before they are read, `tag BAD`
+    /// or, when non-synchronizing, `* BYE`. Default 8 KiB.
+    public var maximumLiteralSizeBeforeAuthentication = IMAPParserLimits.defaultMaximumLiteralSizeBeforeAuthentication
     /// Longest command line, literals excluded. Default 64 KiB.
     public var maximumLineLength = IMAPParserLimits.defaultMaximumLineLength
     /// Storage quota in octets of accounts without their own (`quota.default`); 0 is unlimited. APPEND, COPY and MOVE

@@ -36,6 +36,8 @@ final class IMAPSession {
 
     var state: IMAPSessionState
     var parser: IMAPCommandParser
+    /// The parser's limits once authenticated; `state.parserLimits` narrows them before.
+    let parserLimits: IMAPParserLimits
     var input = ByteBuffer()
     var account: AccountRecord?
     var selected: SelectedMailbox?
@@ -59,11 +61,13 @@ final class IMAPSession {
             appendLimit: handler.configuration.appendLimit,
             allowCleartextAuthentication: handler.configuration.allowCleartextAuthentication,
             startTLSAvailable: handler.configuration.startTLSAvailable,
-            serverID: [IDParameter(key: "name", value: handler.configuration.serverName)])
+            serverID: [IDParameter(key: "name", value: handler.configuration.serverName)],
+            maximumLiteralSizeBeforeAuthentication: handler.configuration.maximumLiteralSizeBeforeAuthentication)
         self.state = IMAPSessionState(configuration: sessionConfiguration, isTLS: connection.isTLS)
-        self.parser = IMAPCommandParser(limits: IMAPParserLimits(
+        self.parserLimits = IMAPParserLimits(
             maximumLineLength: handler.configuration.maximumLineLength,
-            maximumLiteralSize: handler.configuration.appendLimit))
+            maximumLiteralSize: handler.configuration.appendLimit)
+        self.parser = IMAPCommandParser(limits: state.parserLimits(parserLimits))
     }
 
     var encoder: IMAPResponseEncoder { IMAPResponseEncoder(utf8Enabled: state.utf8Enabled) }
@@ -104,13 +108,8 @@ final class IMAPSession {
                 case .syntaxError(let tag, let reason):
                     try await send(tag.map { IMAPResponse.tagged(tag: $0, .bad, text: reason) } ?? .untagged(.status(.bad, text: reason)))
                 case .tooBig(let tag, let synchronizing):
-                    let text = "literal exceeds the limit of \(configuration.appendLimit) bytes"
-                    try await send(tag.map { IMAPResponse.tagged(tag: $0, .no, code: .tooBig, text: text) }
-                        ?? .untagged(.status(.no, code: .tooBig, text: text)))
-                    if !synchronizing {
-                        try await send(.status(.bye, text: "literal too large"))
-                        closing = true
-                    }
+                    logger.debug("literal over the limit", metadata: ["authenticated": "\(account != nil)"])
+                    try await carryOut(state.literalTooLarge(tag: tag, synchronizing: synchronizing))
                 case .lineTooLong:
                     try await send(.status(.bye, text: "command line too long"))
                     closing = true
@@ -206,7 +205,13 @@ final class IMAPSession {
     // MARK: Dispatch
 
     func dispatch(tag: String, _ command: IMAPCommand) async throws(ConnectionError) {
-        let actions = state.receive(tag: tag, command)
+        try await carryOut(state.receive(tag: tag, command))
+        if case .enable = command { enabledChanged() }
+        parser.limits = state.parserLimits(parserLimits)  // LOGIN or AUTHENTICATE may have succeeded
+    }
+
+    /// Carries out the state machine's actions in order.
+    private func carryOut(_ actions: [IMAPSessionState.Action]) async throws(ConnectionError) {
         var index = 0
         while index < actions.count {
             switch actions[index] {
@@ -226,7 +231,6 @@ final class IMAPSession {
             }
             index += 1
         }
-        if case .enable = command { enabledChanged() }
     }
 
     private func startTLS(reply: IMAPResponse) async throws(ConnectionError) {

@@ -75,6 +75,9 @@ enum HTTPWiring {
             allowed.append(range)
         }
         result.metricsAllowed = allowed
+        result.requestHeadTimeout = .seconds(configuration.http.requestHeadTimeoutSeconds)
+        result.requestBodyTimeout = .seconds(configuration.http.requestBodyTimeoutSeconds)
+        result.maximumConnections = configuration.http.maxConnections
         let mode = MTASTSPolicy.Mode(rawValue: configuration.http.mtaSTSMode) ?? .testing
         let mx = configuration.http.mtaSTSMX.isEmpty ? [configuration.hostname.lowercased()] : configuration.http.mtaSTSMX
         result.mtaSTS = MTASTSPolicy(mode: mode, mx: mx, maxAge: configuration.http.mtaSTSMaxAge)

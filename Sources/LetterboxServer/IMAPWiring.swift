@@ -10,6 +10,7 @@ enum IMAPWiring {
         configuration.startTLSAvailable = true
         let settings = context.configuration.imap
         configuration.appendLimit = Int(settings.appendLimit)
+        configuration.maximumLiteralSizeBeforeAuthentication = Int(settings.maxLiteralBeforeAuth)
         configuration.maximumConnectionsPerUser = settings.maxConnectionsPerUser
         configuration.unauthenticatedTimeout = .seconds(settings.loginTimeoutSeconds)
         configuration.authenticatedTimeout = .seconds(settings.idleTimeoutSeconds)

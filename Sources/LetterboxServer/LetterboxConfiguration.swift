@@ -1,5 +1,7 @@
 import Directory
 import Foundation
+import HTTPServer
+import IMAPProtocol
 import MailCore
 import SASL
 
@@ -130,6 +132,9 @@ public struct LetterboxConfiguration: Sendable, Equatable {
         public var maxConnections = 1000
         public var maxConnectionsPerIP = 50
         public var maxConnectionsPerUser = 50
+        /// `imap.max_literal_before_auth` (octets): largest literal before login; larger ones are refused before they are
+        /// read (`tag BAD`, or `* BYE` for a non-synchronizing literal). Default 8 KiB.
+        public var maxLiteralBeforeAuth = Int64(IMAPParserLimits.defaultMaximumLiteralSizeBeforeAuthentication)
         /// `imap.login_timeout` (seconds): autologout of connections that have not logged in (RFC 9051 §5.4). Default 60.
         public var loginTimeoutSeconds = 60
         /// `imap.idle_timeout` (seconds): autologout of logged-in sessions, in IDLE or not; at least 1800 (RFC 9051 §5.4).
@@ -195,6 +200,13 @@ public struct LetterboxConfiguration: Sendable, Equatable {
     public struct HTTPSettings: Sendable, Equatable {
         /// `http.metrics_allow`: addresses or CIDR blocks that may read /metrics. Default loopback only.
         public var metricsAllow = ["127.0.0.0/8", "::1"]
+        /// `http.request_head_timeout`, `http.request_body_timeout` (seconds): how long a client may take to send a
+        /// request's head (on a new or a kept-alive connection) and then its body; slower connections are closed.
+        /// Defaults in `HTTPServerConfiguration`: 10 and 30.
+        public var requestHeadTimeoutSeconds = Int(HTTPServerConfiguration.defaultRequestHeadTimeout.components.seconds)
+        public var requestBodyTimeoutSeconds = Int(HTTPServerConfiguration.defaultRequestBodyTimeout.components.seconds)
+        /// `http.max_connections`: connections open at once; more are answered 503 and closed. Default 512.
+        public var maxConnections = HTTPServerConfiguration.defaultMaximumConnections
         /// `mta_sts.mode`: testing (default), enforce or none (RFC 8461 §5).
         public var mtaSTSMode = "testing"
         /// `mta_sts.max_age` (seconds): how long senders cache the policy. Default one week; at most 31557600.
@@ -390,6 +402,7 @@ public struct LetterboxConfiguration: Sendable, Equatable {
         imap.maxConnections = try reader.int("imap.max_connections", range: 1...1_000_000) ?? imap.maxConnections
         imap.maxConnectionsPerIP = try reader.int("imap.max_connections_per_ip", range: 1...1_000_000) ?? imap.maxConnectionsPerIP
         imap.maxConnectionsPerUser = try reader.int("imap.max_connections_per_user", range: 1...1_000_000) ?? imap.maxConnectionsPerUser
+        imap.maxLiteralBeforeAuth = try reader.size("imap.max_literal_before_auth", range: 1024...(1 << 20)) ?? imap.maxLiteralBeforeAuth
         imap.loginTimeoutSeconds = try reader.int("imap.login_timeout", range: 1...3600) ?? imap.loginTimeoutSeconds
         imap.idleTimeoutSeconds = try reader.int("imap.idle_timeout", range: 1800...86_400) ?? imap.idleTimeoutSeconds
         imap.stateCacheMessages = try reader.int("imap.state_cache_messages", range: 0...100_000_000) ?? imap.stateCacheMessages
@@ -456,6 +469,9 @@ public struct LetterboxConfiguration: Sendable, Equatable {
             }
             http.metricsAllow = allow
         }
+        http.requestHeadTimeoutSeconds = try reader.int("http.request_head_timeout", range: 1...3600) ?? http.requestHeadTimeoutSeconds
+        http.requestBodyTimeoutSeconds = try reader.int("http.request_body_timeout", range: 1...3600) ?? http.requestBodyTimeoutSeconds
+        http.maxConnections = try reader.int("http.max_connections", range: 1...1_000_000) ?? http.maxConnections
         if let mode = try reader.string("mta_sts.mode") {
             guard mtaSTSModes.contains(mode) else {
                 throw ConfigurationError(key: "mta_sts.mode", value: mode, problem: "must be one of \(mtaSTSModes.joined(separator: ", "))")

@@ -106,15 +106,28 @@ public final class TLSCertificateStore: Sendable {
                 )
             }
             let nioKey = try NIOSSLPrivateKey(bytes: Array(keyPEM.utf8), format: .pem)
-            var configuration = TLSConfiguration.makeServerConfiguration(
-                certificateChain: nioChain,
-                privateKey: .privateKey(nioKey)
-            )
-            configuration.minimumTLSVersion = .tlsv12
-            return try NIOSSLContext(configuration: configuration)
+            return try NIOSSLContext(configuration: serverConfiguration(certificateChain: nioChain, privateKey: nioKey))
         } catch {
             throw .tlsContextFailed(reason: "\(error)")
         }
+    }
+
+    /// TLS 1.2 cipher suites: ECDHE (forward secrecy) with AES-128-GCM (AEAD), one per certificate key type.
+    ///
+    /// NIOSSL (2.37) has no switch for server cipher preference (BoringSSL's `SSL_OP_CIPHER_SERVER_PREFERENCE`): with
+    /// several suites per key type the client's order would pick. With one the choice is the server's whatever the
+    /// client's order, and AES-128-GCM is the suite every TLS 1.2 client implements (RFC 9325 §4.2). TLS 1.3 suites
+    /// (AES-128-GCM, AES-256-GCM, CHACHA20-POLY1305; all AEAD) are BoringSSL's fixed set and not affected by this list.
+    /// No CBC suite (LUCKY13), no RSA key exchange, no DHE, nothing below 128 bits.
+    static let tls12CipherSuites = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256"
+
+    /// The one server TLS configuration every listener uses (implicit TLS and STARTTLS alike): TLS 1.2 and 1.3 only,
+    /// AEAD suites only (Mozilla "intermediate", narrowed as `tls12CipherSuites` says).
+    static func serverConfiguration(certificateChain: [NIOSSLCertificateSource], privateKey: NIOSSLPrivateKey) -> TLSConfiguration {
+        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: certificateChain, privateKey: .privateKey(privateKey))
+        configuration.minimumTLSVersion = .tlsv12
+        configuration.cipherSuites = tls12CipherSuites
+        return configuration
     }
 
     /// The certificates of a PEM chain, leaf first.

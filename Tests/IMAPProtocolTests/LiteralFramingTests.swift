@@ -111,6 +111,42 @@ struct LiteralFramingTests {
         #expect(parser.parseCommand(&buffer) == .literalTooLarge(tag: "a1", size: 10, synchronizing: false))
     }
 
+    @Test func beforeAuthenticationLiteralsAreSmall() {
+        let limits = IMAPParserLimits().beforeAuthentication(maximumLiteralSize: 8192)
+        #expect(limits.maximumLiteralSize == 8192)
+        #expect(limits.maximumCommandSize == IMAPParserLimits.defaultMaximumLineLength + 8192)
+        #expect(limits.maximumLineLength == IMAPParserLimits.defaultMaximumLineLength)
+        var parser = IMAPCommandParser(limits: limits)
+        var buffer = bytes("a1 LOGIN {8192}\r\n")
+        #expect(parser.parseCommand(&buffer) == .needLiteral(size: 8192, synchronizing: true))
+        var refused = IMAPCommandParser(limits: limits)
+        var huge = bytes("a1 LOGIN {49000000+}\r\n")
+        #expect(refused.parseCommand(&huge) == .literalTooLarge(tag: "a1", size: 49_000_000, synchronizing: false))
+        #expect(huge.readableBytes == 22, "nothing consumed")
+        // Never wider than the limits it narrows.
+        #expect(IMAPParserLimits(maximumLiteralSize: 100).beforeAuthentication(maximumLiteralSize: 8192).maximumLiteralSize == 100)
+    }
+
+    @Test func manySmallLiteralsBeforeAuthenticationAreBoundedByTheCommandSize() {
+        let limits = IMAPParserLimits().beforeAuthentication(maximumLiteralSize: 8192)
+        var parser = IMAPCommandParser(limits: limits)
+        var buffer = bytes("a1 LOGIN {8192+}\r\n")
+        var literals = 0
+        while true {
+            let result = parser.parseCommand(&buffer)
+            if case .needLiteral(let size, _) = result {
+                literals += 1
+                buffer.writeBytes(Array(repeating: UInt8(ascii: "x"), count: size))
+                buffer.writeString(" {8192+}\r\n")
+                continue
+            }
+            #expect(result == .literalTooLarge(tag: "a1", size: 8192, synchronizing: false))
+            break
+        }
+        #expect(literals == 8)
+        #expect(buffer.readableBytes <= limits.maximumCommandSize)
+    }
+
     @Test func everyTableCommandParsesWhenFedByteByByte() {
         for (text, expected) in CommandParserTests.table {
             var parser = IMAPCommandParser()

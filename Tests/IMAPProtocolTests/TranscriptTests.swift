@@ -10,10 +10,14 @@ struct TranscriptTests {
         /// The connection's inbound bytes: the parser keeps its place in it between reads.
         var buffer = ByteBuffer()
         var session: IMAPSessionState
+        /// The parser's limits once authenticated; before, the session narrows them (`parserLimits`), as the server does.
+        var authenticatedLimits: IMAPParserLimits
         var output: [String] = []
+        var closed = false
 
-        init(isTLS: Bool) {
-            session = IMAPSessionState(isTLS: isTLS)
+        init(isTLS: Bool, configuration: IMAPSessionState.Configuration = .init()) {
+            session = IMAPSessionState(configuration: configuration, isTLS: isTLS)
+            authenticatedLimits = IMAPParserLimits(maximumLiteralSize: configuration.appendLimit)
             send(session.greeting)
         }
 
@@ -23,17 +27,19 @@ struct TranscriptTests {
         }
 
         mutating func client(_ line: String) {
+            guard !closed else { return }
             buffer.writeString(line + "\r\n")
-            while true {
+            while !closed {
+                parser.limits = session.parserLimits(authenticatedLimits)
                 switch parser.parseCommand(&buffer) {
                 case .needMoreBytes: return
                 case .needLiteral(_, let synchronizing): if synchronizing { send(.continuation("Ready")) }
                 case .syntaxError(let tag, let reason):
                     send(tag.map { .tagged(tag: $0, .bad, text: reason) } ?? .untagged(.status(.bad, text: reason)))
                     parser.skipFailedCommand(&buffer)
-                case .literalTooLarge(let tag, _, _):
-                    send(.tagged(tag: tag ?? "*", .no, code: .tooBig, text: "literal too large"))
+                case .literalTooLarge(let tag, _, let synchronizing):
                     parser.skipFailedCommand(&buffer)
+                    for action in session.literalTooLarge(tag: tag, synchronizing: synchronizing) { perform(action) }
                 case .lineTooLong: send(.untagged(.status(.bye, text: "line too long"))); return
                 case .command(let tag, let command):
                     for action in session.receive(tag: tag, command) { perform(action) }
@@ -46,7 +52,9 @@ struct TranscriptTests {
             switch action {
             case .send(let response): send(response)
             case .startTLS: session.tlsStarted()
-            case .close: output.append("(closed)")
+            case .close:
+                output.append("(closed)")
+                closed = true
             case .execute(let tag, .login(let user, let password)):
                 if user == "bob", password == "secret" {
                     session.authenticated()
@@ -93,13 +101,57 @@ struct TranscriptTests {
     }
 
     @Test func oversizedAppendIsRefusedWithoutReadingIt() {
-        var harness = Harness(isTLS: true)
-        harness.parser.limits.maximumLiteralSize = 100
+        var harness = Harness(isTLS: true, configuration: .init(appendLimit: 100))
+        harness.client("a0 LOGIN bob secret")
         harness.client("a1 APPEND INBOX {5000}")
         harness.client("a2 NOOP")
-        #expect(harness.output.dropFirst() == [
-            "S: a1 NO [TOOBIG] literal too large",
+        harness.client("a3 APPEND INBOX {5000+}")
+        #expect(harness.output.dropFirst(2) == [
+            "S: a1 NO [TOOBIG] literal exceeds the limit of 100 bytes",
             "S: a2 OK NOOP completed",
+            "S: a3 NO [TOOBIG] literal exceeds the limit of 100 bytes",
+            "S: * BYE literal too large",
+            "(closed)",
+        ])
+    }
+
+    /// RFC 7888 §4 with LITERAL- as the model: before login no large literal is invited (no "+") or read.
+    @Test func largeSynchronizingLiteralBeforeLoginIsRefusedWithBAD() {
+        var harness = Harness(isTLS: true)
+        harness.client("a1 LOGIN {49000000}")
+        harness.client("a2 LOGIN {3}")
+        harness.client("bob {6}")
+        harness.client("secret")
+        harness.client("a3 APPEND INBOX {49000000}")
+        #expect(harness.output.dropFirst() == [
+            "S: a1 BAD [TOOBIG] literal exceeds 8192 bytes before authentication",
+            "S: + Ready",
+            "S: + Ready",
+            "S: a2 OK [CAPABILITY \(Self.base)] LOGIN completed",
+            "S: + Ready",  // logged in: APPENDLIMIT applies
+        ])
+    }
+
+    @Test func largeNonSynchronizingLiteralBeforeLoginEndsTheConnection() {
+        var harness = Harness(isTLS: true)
+        harness.client("a1 LOGIN {49000000+}")
+        harness.client("a2 NOOP")
+        #expect(harness.output.dropFirst() == [
+            "S: * BYE [TOOBIG] literal exceeds 8192 bytes before authentication",
+            "(closed)",
+        ])
+    }
+
+    @Test func literalsUpToTheConfiguredLimitAreReadBeforeLogin() {
+        let configuration = IMAPSessionState.Configuration(maximumLiteralSizeBeforeAuthentication: 1024)
+        var harness = Harness(isTLS: true, configuration: configuration)
+        harness.client("a1 LOGIN {1025}")
+        harness.client("a2 LOGIN {3+}")
+        harness.client("bob {6+}")
+        harness.client("secret")
+        #expect(harness.output.dropFirst() == [
+            "S: a1 BAD [TOOBIG] literal exceeds 1024 bytes before authentication",
+            "S: a2 OK [CAPABILITY \(Self.base)] LOGIN completed",
         ])
     }
 }

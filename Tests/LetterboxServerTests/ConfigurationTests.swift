@@ -39,6 +39,7 @@ import Testing
             servers = ["127.0.0.1:5353"]
             [imap]
             state_cache_messages = 0
+            max_literal_before_auth = "4K"
             [store]
             gc_interval = 0
             [log]
@@ -54,6 +55,7 @@ import Testing
         #expect(configuration.credentialIterations == 200_000 && configuration.loginCacheSize == 0)
         #expect(configuration.dnsServers == ["127.0.0.1:5353"] && configuration.logLevel == "debug")
         #expect(configuration.imap.stateCacheMessages == 0 && LetterboxConfiguration().imap.stateCacheMessages == 500_000)
+        #expect(configuration.imap.maxLiteralBeforeAuth == 4096 && LetterboxConfiguration().imap.maxLiteralBeforeAuth == 8192)
         #expect(configuration.store.gcIntervalSeconds == 0 && LetterboxConfiguration().store.gcIntervalSeconds == 3600)
     }
 
@@ -68,6 +70,7 @@ import Testing
         ("[dns]\nservers = [\"resolver\"]", ConfigurationError(key: "dns.servers", value: "resolver", problem: "expected HOST:PORT, e.g. 127.0.0.1:53")),
         ("hostname = \"bad host\"", ConfigurationError(key: "hostname", value: "bad host", problem: "not a valid host name")),
         ("[imap]\nstate_cache_messages = -1", ConfigurationError(key: "imap.state_cache_messages", value: "-1", problem: "must be between 0 and 100000000")),
+        ("[imap]\nmax_literal_before_auth = \"2M\"", ConfigurationError(key: "imap.max_literal_before_auth", value: "\"2M\"", problem: "must be between 1024 and 1048576 octets")),
         ("[store]\ngc_interval = 2000000", ConfigurationError(key: "store.gc_interval", value: "2000000", problem: "must be between 0 and 604800")),
     ])
     func badValuesNameKeyValueAndProblem(_ toml: String, _ expected: ConfigurationError) {

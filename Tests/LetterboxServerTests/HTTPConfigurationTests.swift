@@ -12,6 +12,8 @@ import Testing
         #expect(http.metricsAllowed == AddressRange.loopback)
         #expect(http.mtaSTS == MTASTSPolicy(mode: .testing, mx: ["mail.example.org"], maxAge: 604_800))
         #expect(!http.mtaSTSAnyHost)
+        #expect(http.requestHeadTimeout == .seconds(10) && http.requestBodyTimeout == .seconds(30))
+        #expect(http.maximumConnections == 512)
     }
 
     @Test func keysAreRead() throws {
@@ -20,6 +22,9 @@ import Testing
             http = "[::1]:0"
             [http]
             metrics_allow = ["10.0.0.0/8", "2001:db8::1"]
+            request_head_timeout = 3
+            request_body_timeout = 7
+            max_connections = 40
             [mta_sts]
             mode = "enforce"
             max_age = 86400
@@ -31,6 +36,8 @@ import Testing
         #expect(http.metricsAllowed.map(\.description) == ["10.0.0.0/8", "2001:db8:0:0:0:0:0:1/128"])
         #expect(http.mtaSTS == MTASTSPolicy(mode: .enforce, mx: ["mx1.example.org", "*.example.net"], maxAge: 86_400))
         #expect(http.mtaSTSAnyHost)
+        #expect(http.requestHeadTimeout == .seconds(3) && http.requestBodyTimeout == .seconds(7))
+        #expect(http.maximumConnections == 40)
     }
 
     @Test func disabledListenerMeansNoServer() throws {
@@ -42,6 +49,9 @@ import Testing
         ("[http]\nmetrics_allow = [\"localhost\"]", "http.metrics_allow"),
         ("[http]\nmetrics_allow = [\"127.0.0.1/33\"]", "http.metrics_allow"),
         ("[http]\nmetrics_allow = \"127.0.0.1\"", "http.metrics_allow"),
+        ("[http]\nrequest_head_timeout = 0", "http.request_head_timeout"),
+        ("[http]\nrequest_body_timeout = 99999", "http.request_body_timeout"),
+        ("[http]\nmax_connections = 0", "http.max_connections"),
         ("[mta_sts]\nmode = \"strict\"", "mta_sts.mode"),
         ("[mta_sts]\nmax_age = 99999999", "mta_sts.max_age"),
         ("[mta_sts]\nmx = [\"bad name!\"]", "mta_sts.mx"),
