@@ -4,7 +4,8 @@ import Testing
 /// Connection states, legality of commands, TLS policy, capabilities and ENABLE.
 struct SessionStateTests {
     static let base = "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ENABLE IDLE UIDPLUS MOVE NAMESPACE ID UNSELECT CHILDREN SPECIAL-USE "
-        + "LIST-EXTENDED LIST-STATUS ESEARCH STATUS=SIZE APPENDLIMIT=50000000 CONDSTORE QRESYNC UTF8=ACCEPT"
+        + "CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH SEARCHRES STATUS=SIZE MULTIAPPEND BINARY APPENDLIMIT=50000000 "
+        + "CONDSTORE QRESYNC UTF8=ACCEPT"
 
     @Test func capabilitiesBeforeTLS() {
         let session = IMAPSessionState(isTLS: false)
