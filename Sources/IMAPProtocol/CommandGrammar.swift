@@ -178,7 +178,15 @@ extension GrammarReader {
     // select-param = select-param-name [SP select-param-value]
     mutating func select() throws(IMAPSyntaxError) -> (MailboxName, [SelectParameter]) {
         try space()
-        let name = try mailbox()
+        // A name that is not valid modified UTF-7 is one that cannot exist: NO from the session, not BAD.
+        let start = index
+        let name: MailboxName
+        do throws(IMAPSyntaxError) {
+            name = try MailboxName.decodingLeniently(wire: try astring(), utf8Enabled: options.utf8Enabled)
+        } catch {
+            index = start
+            throw error
+        }
         guard skipOptional(.space) else { return (name, []) }
         let parameters = try parenthesizedList(allowEmpty: false) { r throws(IMAPSyntaxError) in
             let parameterName = try r.atom().uppercased()

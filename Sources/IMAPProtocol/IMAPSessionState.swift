@@ -88,8 +88,9 @@ public struct IMAPSessionState: Hashable, Sendable {
     public var capabilities: [String] {
         var list = [
             "IMAP4rev1", "IMAP4rev2", "LITERAL+", "SASL-IR", "ENABLE", "IDLE", "UIDPLUS", "MOVE", "NAMESPACE", "ID",
-            "UNSELECT", "CHILDREN", "SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "ESEARCH", "STATUS=SIZE",
-            "APPENDLIMIT=\(configuration.appendLimit)", "CONDSTORE", "QRESYNC", "UTF8=ACCEPT", "QUOTA", "QUOTA=RES-STORAGE",
+            "UNSELECT", "CHILDREN", "SPECIAL-USE", "CREATE-SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "ESEARCH",
+            "SEARCHRES", "STATUS=SIZE", "MULTIAPPEND", "BINARY", "APPENDLIMIT=\(configuration.appendLimit)", "CONDSTORE",
+            "QRESYNC", "UTF8=ACCEPT", "QUOTA", "QUOTA=RES-STORAGE",
         ]
         guard state == .notAuthenticated else { return list }
         if !isTLS, configuration.startTLSAvailable { list.append("STARTTLS") }

@@ -34,7 +34,8 @@ extension GrammarReader {
             case "REMOTE": .remote
             case "RECURSIVEMATCH": .recursiveMatch
             case "SPECIAL-USE": .specialUse
-            case let other: .other(other)
+            // RFC 5258 §3: "A server MUST respond to options it does not recognize with a BAD response."
+            case let other: throw IMAPSyntaxError("unknown LIST selection option \(other)")
             }
         }
         // "If a list-select-mod-opt appears, then a list-select-base-opt must also appear."
@@ -58,7 +59,8 @@ extension GrammarReader {
             case "STATUS":
                 try r.space()
                 return .status(try r.statusAttributes())
-            case let other: return .other(other)
+            // RFC 5258 §3: an option the server does not recognize gets BAD.
+            case let other: throw IMAPSyntaxError("unknown LIST return option \(other)")
             }
         }
     }

@@ -6,10 +6,19 @@
 /// UTF-7 (RFC 3501 §5.1.3) unless the client enabled IMAP4rev2 or UTF8=ACCEPT, which send UTF-8 as is.
 public struct MailboxName: Hashable, Sendable, CustomStringConvertible, Comparable {
     public let name: String
+    /// The wire form was not valid modified UTF-7, so no mailbox can have this name; `name` is the wire text as sent.
+    /// Only SELECT and EXAMINE accept such a name (and answer NO, as for any name that does not exist).
+    public let isUndecodable: Bool
 
     public init(_ name: String) {
         let first = name.prefix { $0 != Self.separator }
         self.name = first.count == 5 && first.lowercased() == "inbox" ? "INBOX" + name.dropFirst(5) : name
+        self.isUndecodable = false
+    }
+
+    private init(undecodable wireText: String) {
+        self.name = wireText
+        self.isUndecodable = true
     }
 
     public static let inbox = MailboxName("INBOX")
@@ -23,7 +32,16 @@ public struct MailboxName: Hashable, Sendable, CustomStringConvertible, Comparab
 
     /// The name as sent on the wire: UTF-8 after ENABLE IMAP4rev2 / UTF8=ACCEPT, modified UTF-7 before.
     public func wireForm(utf8Enabled: Bool) -> String {
-        utf8Enabled ? name : ModifiedUTF7.encode(name)
+        utf8Enabled || isUndecodable ? name : ModifiedUTF7.encode(name)
+    }
+
+    /// Decodes a name received on the wire, keeping one that is not valid modified UTF-7 as an undecodable name
+    /// (`isUndecodable`) instead of failing.
+    public static func decodingLeniently(wire bytes: [UInt8], utf8Enabled: Bool) throws(IMAPSyntaxError) -> MailboxName {
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw IMAPSyntaxError("mailbox name is not UTF-8") }
+        if utf8Enabled { return MailboxName(text) }
+        guard let decoded = ModifiedUTF7.decode(text) else { return MailboxName(undecodable: text) }
+        return MailboxName(decoded)
     }
 
     /// Decodes a name received on the wire. Before UTF-8 is enabled, `&…-` runs are modified UTF-7; raw UTF-8 is accepted too.

@@ -11,6 +11,9 @@
 /// - Once CONDSTORE is enabled (`reportsModSeq`) unsolicited FETCH responses carry MODSEQ; once QRESYNC is enabled
 ///   (`reportsVanished`) expunges are announced as one VANISHED (UIDs) instead of EXPUNGEs (RFC 7162 §3.1.2, §3.2.10),
 ///   under the same timing rules as EXPUNGE.
+/// - No FETCH FLAGS names a keyword the client was not told of first: a keyword new to the mailbox is announced with
+///   FLAGS and OK [PERMANENTFLAGS] before the first FETCH that carries it (RFC 3501 §7.2.6, RFC 9051 §7.3.5), whether
+///   another session or this one set it (`keywordAnnouncement(for:)`).
 public struct SelectedMailboxView: Hashable, Sendable {
     /// One message as the session learns of it.
     public struct Message: Hashable, Sendable {
@@ -43,6 +46,10 @@ public struct SelectedMailboxView: Hashable, Sendable {
     public var reportsVanished: Bool = false
     /// RFC 5182 `$`: the UIDs the last SEARCH … RETURN (SAVE) found.
     public var savedSearchResult: [UInt32] = []
+    /// The keywords the client was told of in its last FLAGS (SELECT's or a later announcement).
+    public private(set) var announcedKeywords: Set<Flag> = []
+    /// EXAMINE: PERMANENTFLAGS is empty and new keywords cannot be created.
+    public var isReadOnly: Bool = false
 
     /// UIDs in sequence-number order (index + 1 = sequence number), ghosts included.
     public private(set) var uids: [UInt32]
@@ -153,6 +160,32 @@ public struct SelectedMailboxView: Hashable, Sendable {
         return flags
     }
 
+    // MARK: Keywords
+
+    /// Records the keywords SELECT's FLAGS response listed.
+    public mutating func noteKeywordsAnnounced(_ keywords: some Sequence<Flag>) {
+        announcedKeywords.formUnion(keywords.lazy.filter { !Flag.systemFlags.contains($0.rawValue) })
+    }
+
+    /// The FLAGS and OK [PERMANENTFLAGS] responses to send before a FETCH that carries `flags`, if any of them is a keyword
+    /// the client has not been told of (RFC 3501 §7.2.6, RFC 9051 §7.3.5); none otherwise. The lists name every keyword
+    /// announced so far, so a client that replaces its list loses none.
+    public mutating func keywordAnnouncement(for flags: Set<Flag>) -> [UntaggedResponse] {
+        let new = flags.filter { !announcedKeywords.contains($0) && !Flag.systemFlags.contains($0.rawValue) }
+        guard !new.isEmpty else { return [] }
+        announcedKeywords.formUnion(new)
+        let keywords = announcedKeywords.sorted { $0.rawValue.lowercased() < $1.rawValue.lowercased() }
+        let listed = Self.announcedSystemFlags + keywords
+        return [
+            .flags(listed),
+            .status(.ok, code: .permanentFlags(isReadOnly ? [] : listed, allowsNewKeywords: !isReadOnly),
+                    text: isReadOnly ? "no permanent flags permitted" : "flags permitted"),
+        ]
+    }
+
+    /// The system flags FLAGS lists (RFC 9051 §7.3.5; \Recent is not one a client may set).
+    public static let announcedSystemFlags: [Flag] = [.answered, .flagged, .deleted, .seen, .draft]
+
     // MARK: Changes
 
     public mutating func apply(_ change: Change) {
@@ -206,6 +239,11 @@ public struct SelectedMailboxView: Hashable, Sendable {
         if expungesAllowed, !pendingExpunges.isEmpty {
             responses += announceExpunges()
         }
+        // New keywords first, on new messages as on changed ones: a later FETCH FLAGS may carry them.
+        var flagsToCome = Set<Flag>()
+        for message in pendingAppends { flagsToCome.formUnion(message.flags) }
+        for (uid, flags) in pendingFlags where clientFlags[uid] != flags { flagsToCome.formUnion(flags) }
+        responses += keywordAnnouncement(for: flagsToCome)
         if !pendingAppends.isEmpty {
             for message in pendingAppends {
                 uids.append(message.uid)

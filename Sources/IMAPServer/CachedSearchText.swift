@@ -8,8 +8,10 @@ import MIME
 /// The format is the one `MessageSummaries` (LetterboxServer) writes for delivery; keep the two in step (better: let
 /// delivery call `encode`).
 /// Limits of the format, and when the blob is used instead: an empty text (nothing cached), and a text that reaches the
-/// bound (the body may have been cut). A header value that itself holds an empty line would end the header part early;
-/// TEXT still finds its words, header searches may not.
+/// bound (the body may have been cut). A value may span lines (an address field's parsed addresses follow its value on
+/// a line of their own), but never holds an empty line: MIME's search text turns decoded line breaks into spaces, so the
+/// header part cannot end early. Texts cached before that change may still; TEXT finds their words, header searches may
+/// not.
 public enum CachedSearchText {
     public static let maximumBytes = 256 * 1024
     /// MIME's `SearchText` has no public initialiser; its fields are settable, so start from an empty message's.

@@ -63,13 +63,13 @@ extension IMAPSession {
         for entry in entries.values.sorted(by: { Self.listOrder($0.name, $1.name) }) {
             let name = MailboxName(entry.name)
             guard patterns.contains(where: { $0.matches(name) }) else { continue }
+            // RFC 5258 §3.5: with RECURSIVEMATCH, a mailbox with a subscribed descendant says so in CHILDINFO, whether or
+            // not it is subscribed itself or exists (its table: "() + CHILDINFO", "(\NonExistent) + CHILDINFO").
             var childInfo: [String] = []
-            if selectSubscribed, !entry.subscribed {
-                guard recursiveMatch, entry.hasSubscribedChild else { continue }
-                childInfo = ["SUBSCRIBED"]
-            }
+            if selectSubscribed, recursiveMatch, entry.hasSubscribedChild { childInfo = ["SUBSCRIBED"] }
+            if selectSubscribed, !entry.subscribed, childInfo.isEmpty { continue }
             if selectSpecialUse, entry.info?.specialUse == nil { continue }
-            if entry.info == nil, !entry.subscribed, !entry.hasChildren { continue }
+            if entry.info == nil, !entry.subscribed, !entry.hasChildren, childInfo.isEmpty { continue }
             var attributes: [String] = []
             if entry.info == nil {
                 attributes.append(selectSubscribed || entry.subscribed ? "\\NonExistent" : "\\Noselect")
@@ -90,13 +90,19 @@ extension IMAPSession {
         return .ok("LIST completed")
     }
 
+    /// RFC 3501 §6.3.9: subscribed names matching the pattern, and — when "%" would stop above a subscribed name — its
+    /// unsubscribed parent, with \Noselect ("news/comp/mail" for a subscribed "news/comp/mail/misc" and `news/comp/%`).
+    /// A subscribed name that does not exist is \Noselect too.
     func lsub(reference: String, pattern: String) async throws -> Completion {
         let matcher = MailboxPattern(reference: reference, pattern: pattern)
         let entries = try await listEntries()
-        for entry in entries.values.sorted(by: { Self.listOrder($0.name, $1.name) }) where entry.subscribed {
+        let candidates = entries.values.filter { $0.subscribed || $0.hasSubscribedChild }
+        for entry in candidates.sorted(by: { Self.listOrder($0.name, $1.name) }) {
             let name = MailboxName(entry.name)
             guard matcher.matches(name) else { continue }
-            try await send(.lsub(MailboxListItem(attributes: entry.info == nil ? ["\\Noselect"] : [], name: name)))
+            if !entry.subscribed, !matcher.pattern.hasSuffix("%") { continue }
+            let selectable = entry.subscribed && entry.info != nil
+            try await send(.lsub(MailboxListItem(attributes: selectable ? [] : ["\\Noselect"], name: name)))
         }
         return .ok("LSUB completed")
     }

@@ -26,17 +26,21 @@ extension IMAPSession {
             state.unselected()
             try await send(.status(.ok, code: .closed, text: "previous mailbox closed"))
         }
-        guard let info = try await mailbox(named: name) else { throw CommandFailure.no("no such mailbox", code: .nonexistent) }
+        guard !name.isUndecodable, let info = try await mailbox(named: name) else {
+            throw CommandFailure.no("no such mailbox", code: .nonexistent)
+        }
         let (subscription, signal) = SelectedMailbox.subscribe(to: info.id, feed: store.changes, waker: connection.waker)
         let snapshot = try await mailboxStates.selectSnapshot(of: info)
         let states = snapshot.states.states
-        var recent: Set<UID> = []
-        if !readOnly { recent = Set(try await store.claimRecent(in: info.id)) }
+        // \Recent (RFC 3501 §6.3.2): SELECT claims the recent messages; EXAMINE reports them and leaves them recent.
+        let recent = Set(readOnly ? try await store.recentUIDs(in: info.id) : try await store.claimRecent(in: info.id))
         var view = SelectedMailboxView(uidValidity: info.uidValidity, seed: snapshot.seed, recent: recent, reportsRecent: !state.imap4rev2Enabled)
         let modSeq = snapshot.states.highestModSeq
         if !parameters.isEmpty { state.enableCondStore() }
         view.reportsModSeq = state.condStoreEnabled
         view.reportsVanished = state.qresyncEnabled
+        view.isReadOnly = readOnly
+        view.noteKeywordsAnnounced(snapshot.keywords)
         let current = SelectedMailbox(
             info: info, view: view, messages: MessageCache(ascending: states), readOnly: readOnly, modSeq: modSeq, subscription: subscription,
             signal: signal)

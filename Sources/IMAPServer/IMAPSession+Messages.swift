@@ -69,9 +69,13 @@ extension IMAPSession {
                 views = MessageViews(bytes: bytes, summary: summary)
             }
             var items: [FetchResponseItem] = []
+            var announcements: [UntaggedResponse] = []
             for attribute in attributes {
-                if let item = try fetchItem(attribute, message: message, views: &views, view: &current.view) { items.append(item) }
+                if let item = try fetchItem(attribute, message: message, views: &views, view: &current.view, announcements: &announcements) {
+                    items.append(item)
+                }
             }
+            for response in announcements { try await send(response) }
             try await send(.fetch(number, items))
         }
         selected = current
@@ -108,7 +112,8 @@ extension IMAPSession {
     }
 
     private func fetchItem(
-        _ attribute: FetchAttribute, message: MessageState, views: inout MessageViews?, view: inout SelectedMailboxView
+        _ attribute: FetchAttribute, message: MessageState, views: inout MessageViews?, view: inout SelectedMailboxView,
+        announcements: inout [UntaggedResponse]
     ) throws(CommandFailure) -> FetchResponseItem? {
         switch attribute {
         case .uid:
@@ -118,6 +123,7 @@ extension IMAPSession {
         case .flags:
             let flags = Conversions.flags(message.flags)
             view.noteFlagsSent(uid: message.uid, flags: flags)
+            announcements += view.keywordAnnouncement(for: flags)
             return .flags(Self.ordered(view.flags(uid: message.uid) ?? flags))
         case .internalDate:
             return .internalDate(Conversions.dateTime(message.internalDate))
@@ -181,6 +187,8 @@ extension IMAPSession {
         for message in current.messages?.messages(for: uids.filter { !refused.contains($0) }) ?? [] {
             let flags = Conversions.flags(message.flags)
             current.view.noteFlagsSent(uid: message.uid, flags: flags)
+            // A keyword new to the mailbox is announced even after .SILENT: the client's flag list is then complete.
+            for response in current.view.keywordAnnouncement(for: flags) { try await send(response) }
             // RFC 7162 §3.1.3: with UNCHANGEDSINCE, a changed message is reported even after .SILENT, with its MODSEQ.
             let mustReport = storeFlags.unchangedSince != nil && changedUIDs.contains(message.uid)
             guard !storeFlags.silent || mustReport, let number = current.view.sequenceNumber(forUID: message.uid) else { continue }

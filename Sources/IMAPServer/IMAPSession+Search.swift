@@ -13,6 +13,11 @@ extension IMAPSession {
         let usesModSeq = Self.usesModSeq(command.key)
         if usesModSeq { try await enableCondStore() }
         var current = try await loadMessages()
+        // RFC 5182 §2.1: a SEARCH … RETURN (SAVE) that fails leaves `$` empty.
+        if command.returnOptions?.contains(.save) == true {
+            current.view.savedSearchResult = []
+            selected = current
+        }
         // RFC 6855 §3: after ENABLE UTF8=ACCEPT a charset label conflicts with the session's UTF-8.
         if command.charset != nil, state.utf8AcceptEnabled { throw CommandFailure.bad("no CHARSET after ENABLE UTF8=ACCEPT") }
         if let charset = command.charset, !["UTF-8", "US-ASCII"].contains(charset.uppercased()) {

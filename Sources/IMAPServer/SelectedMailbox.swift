@@ -68,9 +68,13 @@ extension IMAPSession {
         guard current.signal.take() || force else { return }
         let changes = try await store.changes(in: current.id, since: current.modSeq)
         let hasNew = changes.changed.contains { $0.uid > current.view.largestUID }
-        // \Recent (RFC 3501): the first session to learn of a message claims it.
+        // \Recent (RFC 3501): the first session to learn of a message claims it; a read-only one sees it unclaimed.
         var recent: Set<UID> = []
-        if hasNew, !current.readOnly { recent = Set(try await store.claimRecent(in: current.id)) }
+        if hasNew, current.readOnly {
+            recent = Set(try await store.recentUIDs(in: current.id))
+        } else if hasNew {
+            recent = Set(try await store.claimRecent(in: current.id))
+        }
         for record in changes.changed {
             let flags = Conversions.flags(record.flags)
             if record.uid > current.view.largestUID {

@@ -56,15 +56,18 @@ public struct Envelope: Hashable, Sendable {
     public var messageID: [UInt8]?
 
     /// Builds the envelope from a header. Sender and Reply-To default to From when absent (RFC 3501 §7.4.2).
+    ///
+    /// A field that occurs more than once (RFC 5322 §3.6 allows each only once, but such mail exists) is read as Dovecot
+    /// reads it, which RFC 3501 leaves open: the addresses of every From, Sender, Reply-To, To, Cc and Bcc field, in
+    /// order, so no recipient is hidden from the client; for Date, Subject, In-Reply-To and Message-ID the last field.
     public init(header: Header) {
         func text(_ name: String) -> [UInt8]? {
-            guard let field = header[name] else { return nil }
+            guard let field = header.fields(named: name).last else { return nil }
             let v = field.unfoldedBytes
             return v.isEmpty ? nil : v
         }
         func addresses(_ name: String) -> [IMAPAddress] {
-            guard let field = header[name] else { return [] }
-            return IMAPAddress.list(from: AddressParser.parseList(bytes: field.unfoldedBytes))
+            header.fields(named: name).flatMap { IMAPAddress.list(from: AddressParser.parseList(bytes: $0.unfoldedBytes)) }
         }
         date = text("Date")
         subject = text("Subject")

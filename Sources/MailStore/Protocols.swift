@@ -64,6 +64,9 @@ public protocol MailStore: Sendable {
     func move(uids: [UID], from source: MailboxID, to destination: MailboxID) async throws -> UIDMapping
     /// Returns the UIDs that are \Recent and clears the mark, so exactly one session sees each message as recent.
     func claimRecent(in mailbox: MailboxID) async throws -> [UID]
+    /// The UIDs that are \Recent, leaving the mark: what EXAMINE reports, which "MUST NOT cause messages to lose the
+    /// \Recent flag" (RFC 3501 §6.3.2) but otherwise answers as SELECT does.
+    func recentUIDs(in mailbox: MailboxID) async throws -> [UID]
     /// Octets stored in all mailboxes of the account (each message counted in every mailbox holding it): what quotas count.
     func usage(of account: AccountID) async throws -> Int64
     /// True when a blob is referenced by any message or queue entry (garbage collection).

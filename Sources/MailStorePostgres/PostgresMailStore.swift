@@ -394,6 +394,12 @@ public final class PostgresMailStore: MailStore {
         }
     }
 
+    public func recentUIDs(in mailbox: MailboxID) async throws -> [UID] {
+        try await database.rows("""
+            SELECT uid FROM message WHERE mailbox_id = \(mailbox.rawValue) AND recent ORDER BY uid
+            """).map { UID(try $0.decode(Int.self)) }
+    }
+
     public func usage(of account: AccountID) async throws -> Int64 {
         let rows = try await database.rows("""
             SELECT coalesce(sum(message.size), 0)::bigint FROM message JOIN mailbox ON mailbox.id = message.mailbox_id

@@ -303,6 +303,14 @@ public final class SQLiteMailStore: MailStore {
         }
     }
 
+    public func recentUIDs(in mailbox: MailboxID) async throws -> [UID] {
+        try await read { db in
+            try UID.fetchAll(db.cachedStatement(
+                sql: "SELECT uid FROM message INDEXED BY message_recent WHERE mailbox_id = ? AND recent = 1 ORDER BY uid"),
+                arguments: [mailbox.rawValue])
+        }
+    }
+
     public func usage(of account: AccountID) async throws -> Int64 {
         try await read { db in
             try Int64.fetchOne(db.cachedStatement(sql: """

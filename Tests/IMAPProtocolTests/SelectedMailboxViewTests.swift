@@ -112,8 +112,39 @@ struct SelectedMailboxViewTests {
         var view = View(uidValidity: 1, messages: [View.Message(uid: 1, flags: [.seen])])
         view.apply(.flagsChanged(uid: 1, flags: [.seen]))
         #expect(view.pendingResponses(expungesAllowed: true) == [])
+        view.noteKeywordsAnnounced([Flag("$Important")])
         view.apply(.flagsChanged(uid: 1, flags: [.seen, Flag("$Important"), .answered]))
         #expect(view.pendingResponses(expungesAllowed: true) == [.fetch(1, [.uid(1), .flags([.answered, .seen, Flag("$Important")])])])
+    }
+
+    /// RFC 3501 §7.2.6: a keyword new to the mailbox comes in FLAGS and PERMANENTFLAGS before the first FETCH with it.
+    @Test func newKeywordsAreAnnouncedBeforeTheFetchThatCarriesThem() {
+        let system: [Flag] = [.answered, .flagged, .deleted, .seen, .draft]
+        var views = [Self.view(uids: 1...2), Self.view(uids: 1...2)]  // A = 0 (SELECT), B = 1 (EXAMINE)
+        views[1].isReadOnly = true
+        for index in views.indices { views[index].noteKeywordsAnnounced([Flag("$Old")]) }
+
+        // C: A1 STORE 1 +FLAGS ($Label1)  →  S: * FLAGS (… $Label1) / * OK [PERMANENTFLAGS (…)] / * 1 FETCH (FLAGS ($Label1))
+        Self.publish(.flagsChanged(uid: 1, flags: [Flag("$Label1")]), to: &views)
+        let listed = system + [Flag("$Label1"), Flag("$Old")]
+        #expect(views[0].keywordAnnouncement(for: [Flag("$Label1")]) == [
+            .flags(listed), .status(.ok, code: .permanentFlags(listed, allowsNewKeywords: true), text: "flags permitted"),
+        ])
+        views[0].noteFlagsSent(uid: 1, flags: [Flag("$Label1")])
+        #expect(views[0].keywordAnnouncement(for: [Flag("$label1"), .seen]) == [])  // once only, case-insensitively
+        #expect(views[0].pendingResponses(expungesAllowed: true) == [])
+
+        // C: B1 NOOP  →  S: * FLAGS (…) / * OK [PERMANENTFLAGS ()] / * 1 FETCH (UID 1 FLAGS ($Label1))
+        #expect(views[1].pendingResponses(expungesAllowed: true) == [
+            .flags(listed), .status(.ok, code: .permanentFlags([], allowsNewKeywords: false), text: "no permanent flags permitted"),
+            .fetch(1, [.uid(1), .flags([Flag("$Label1")])]),
+        ])
+
+        // A new message with a new keyword: FLAGS comes before EXISTS.
+        Self.publish(.appended(View.Message(uid: 3, flags: [Flag("Junk")])), to: &views)
+        let announced = views[1].pendingResponses(expungesAllowed: true)
+        #expect(announced.first == .flags(system + [Flag("$Label1"), Flag("$Old"), Flag("Junk")]))
+        #expect(announced.suffix(2) == [.exists(3), .recent(0)])
     }
 
     @Test func duplicateAndStaleFeedEventsAreIgnored() {

@@ -18,6 +18,36 @@ struct IMAPViewTests {
             """)
     }
 
+    /// RFC 2046 §5.1.1: "the initial CRLF is considered to be attached to the boundary delimiter line rather than part
+    /// of the preceding part" — also when that CRLF ends an encapsulated message's own close-delimiter (a bounce of a
+    /// multipart message, as our DSNs make them). Dovecot 2.3.19 counts that CRLF into the message/rfc822 part (two more
+    /// octets, one more line); we follow the RFC. The one difference from Dovecot the DSN fixtures showed.
+    @Test func closeDelimiterBeforeAnOuterBoundaryKeepsItsCRLFWithTheBoundary() {
+        let original = crlf("Subject: original", "Content-Type: multipart/mixed; boundary=inner", "",
+                            "--inner", "Content-Type: text/plain", "", "body", "--inner--")
+        let report = crlf("Content-Type: multipart/report; report-type=delivery-status; boundary=outer", "",
+                          "--outer", "Content-Type: text/plain", "", "failed", "--outer", "Content-Type: message/delivery-status", "",
+                          "Action: failed", "", "--outer", "Content-Type: message/rfc822", "") + original + crlf("--outer--", "")
+        let m = Message.parse(report)
+        let part = m.root.children[2]
+        #expect(Array(report[part.bodyRange]) == Array(original.dropLast(2)))
+        guard case .multipart(let parts, let subtype, _, _) = m.bodyStructure(), case .message(let single, _, _, let lines) = parts[2] else {
+            Issue.record("not a multipart/report with a message/rfc822 part")
+            return
+        }
+        #expect(subtype == "report" && parts.count == 3)
+        #expect(single.size == original.count - 2 && lines == 7)
+    }
+
+    /// RFC 3501 §7.4.2 leaves repeated fields open; like Dovecot, ENVELOPE keeps the addresses of every To/Cc/… field
+    /// and the last Subject/Date (the golden fixture several-address-fields checks the rest against Dovecot).
+    @Test func repeatedAddressFieldsAreMerged() {
+        let m = Message.parse(crlf("To: a@x.example", "Cc: b@x.example", "Subject: one", "Cc: C <c@x.example>, d@x.example",
+                                   "Subject: two", "", ""))
+        #expect(m.envelope.cc.map { text($0.mailbox ?? []) } == ["b", "c", "d"])
+        #expect(m.envelope.subject.map(text) == "two")
+    }
+
     @Test func literalForEightBit() {
         var w = IMAPWireWriter()
         w.string(Array("é".utf8))

@@ -118,4 +118,20 @@ struct PropertyTests {
         #expect(!s.bodyContains("JVBERi0"))                       // attachments are not text
         #expect(s.textContains("example.org"))
     }
+
+    /// Nothing is hidden from SEARCH: text beyond the parser's depth bound is searched raw, and a NUL byte is a space.
+    @Test func searchTextReachesBeyondTheDepthBoundAndPastNUL() {
+        var nested = crlf("Subject: innermost", "", "the needle is here", "")
+        for _ in 0..<1_000 { nested = crlf("Content-Type: message/rfc822", "") + nested }
+        let deep = Message.parse(nested)
+        #expect(deep.searchText.bodyContains("needle is here"))
+        var parts = crlf("Content-Type: text/plain", "", "multipart needle", "")
+        for i in 0..<200 {
+            parts = crlf("Content-Type: multipart/mixed; boundary=b\(i)", "", "--b\(i)") + parts + crlf("--b\(i)--", "")
+        }
+        #expect(Message.parse(parts).searchText.bodyContains("multipart needle"))
+        let nul = Message.parse(crlf("Subject: a\u{0}b", "", "before") + [0] + crlf(" after the NUL", ""))
+        #expect(nul.searchText.bodyContains("after the NUL") && !nul.searchText.body.utf8.contains(0))
+        #expect(nul.searchText.headerContains("Subject", "a b"))
+    }
 }

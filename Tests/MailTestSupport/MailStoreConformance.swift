@@ -316,7 +316,10 @@ public enum MailStoreConformance {
         let inbox = try await inbox(store, account)
         _ = try await store.mail.append([try await message(store, "r1"), try await message(store, "r2")], to: inbox.id)
         #expect(try await store.mail.status(of: inbox.id).recent == 2)
+        #expect(try await store.mail.recentUIDs(in: inbox.id) == [1, 2])  // EXAMINE looks without claiming
+        #expect(try await store.mail.recentUIDs(in: inbox.id) == [1, 2])
         #expect(try await store.mail.claimRecent(in: inbox.id) == [1, 2])
+        #expect(try await store.mail.recentUIDs(in: inbox.id) == [])
         #expect(try await store.mail.claimRecent(in: inbox.id) == [])
     }
 

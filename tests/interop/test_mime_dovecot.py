@@ -217,3 +217,40 @@ def test_fixture_matches_dovecot(dovecot, path):
     expected = json.loads(golden.read_text())
     assert got["envelope"] == expected["envelope"]
     assert normalize(got["bodystructure"]) == normalize(expected["bodystructure"])
+
+
+def search_from(port, user, password, messages, needles, tls=False):
+    """APPENDs `messages` to a new mailbox and returns, per needle, the sorted message numbers SEARCH FROM finds."""
+    if tls:
+        import ssl
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        imap = imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=context)
+    else:
+        imap = imaplib.IMAP4("127.0.0.1", port)
+    imap.login(user, password)
+    mailbox = f"FromForms{os.getpid()}{time.monotonic_ns()}"
+    assert imap.create(mailbox)[0] == "OK"
+    for raw in messages:
+        assert imap.append(mailbox, None, None, raw)[0] == "OK"
+    imap.select(mailbox)
+    found = {}
+    for needle in needles:
+        typ, data = imap.search(None, "FROM", f'"{needle}"')
+        assert typ == "OK", (needle, data)
+        found[needle] = sorted(int(n) for n in data[0].split())
+    imap.logout()
+    return found
+
+
+def test_search_from_forms_match_dovecot(dovecot, server):
+    """SEARCH FROM with an address finds the same messages on Letterbox as on Dovecot, whatever the From field's form."""
+    from test_imap_conformance import FROM_FORMS, from_message
+    messages = [from_message(form, f"form{n}") for n, form in enumerate(FROM_FORMS)]
+    messages.append(from_message(b"Dave <dave@example.org>", "other"))
+    needles = ["carol@example.org", "CAROL@example.ORG", "carol@", "carol", "Carol Sender", "dave@example.org", "example.org"]
+    expected = search_from(dovecot, "test", "secret", messages, needles)
+    got = search_from(server.port("imaps"), "alice@example.test", "wonderland-42", messages, needles, tls=True)
+    for needle in needles:
+        assert (needle, got[needle]) == (needle, expected[needle])
