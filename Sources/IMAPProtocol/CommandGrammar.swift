@@ -53,6 +53,8 @@ extension GrammarReader {
         },
         "APPEND": { r throws(IMAPSyntaxError) in try r.append() },
         "SEARCH": { r throws(IMAPSyntaxError) in .search(try r.search(), uid: false) },
+        "SORT": { r throws(IMAPSyntaxError) in try r.sort(uid: false) },
+        "THREAD": { r throws(IMAPSyntaxError) in try r.thread(uid: false) },
         "FETCH": { r throws(IMAPSyntaxError) in
             let (set, attributes, modifiers) = try r.fetch()
             return .fetch(set, attributes, modifiers: modifiers, uid: false)
@@ -107,6 +109,8 @@ extension GrammarReader {
             let (set, flags) = try store()
             return .store(set, flags, uid: true)
         case "SEARCH": return .search(try search(), uid: true)
+        case "SORT": return try sort(uid: true)
+        case "THREAD": return try thread(uid: true)
         case "COPY":
             let (set, mailbox) = try copyOrMove()
             return .copy(set, mailbox, uid: true)

@@ -44,6 +44,10 @@ public enum IMAPCommand: Hashable, Sendable {
     case expunge
     case uidExpunge(SequenceSet)
     case search(SearchCommand, uid: Bool)
+    /// SORT (sort-criteria) charset search-key… (RFC 5256 §3, with RFC 5957's DISPLAYFROM/DISPLAYTO).
+    case sort([SortCriterion], charset: String, key: SearchKey, uid: Bool)
+    /// THREAD algorithm charset search-key… (RFC 5256 §3).
+    case thread(ThreadAlgorithm, charset: String, key: SearchKey, uid: Bool)
     /// FETCH with optional RFC 7162 modifiers (CHANGEDSINCE, VANISHED).
     case fetch(SequenceSet, [FetchAttribute], modifiers: FetchModifiers = FetchModifiers(), uid: Bool)
     case store(SequenceSet, StoreFlags, uid: Bool)
@@ -191,6 +195,38 @@ public struct SearchCommand: Hashable, Sendable {
         self.returnOptions = returnOptions
         self.charset = charset
         self.key = key
+    }
+}
+
+/// sort-key (RFC 5256 §4; DISPLAYFROM and DISPLAYTO from RFC 5957).
+public enum SortKey: String, Hashable, Sendable, CaseIterable {
+    case arrival = "ARRIVAL", cc = "CC", date = "DATE", from = "FROM", size = "SIZE", subject = "SUBJECT", to = "TO"
+    case displayFrom = "DISPLAYFROM", displayTo = "DISPLAYTO"
+}
+
+/// sort-criterion = ["REVERSE" SP] sort-key
+public struct SortCriterion: Hashable, Sendable {
+    public var key: SortKey
+    public var reverse: Bool
+    public init(_ key: SortKey, reverse: Bool = false) {
+        self.key = key
+        self.reverse = reverse
+    }
+}
+
+/// thread-alg (RFC 5256 §3): the algorithms Letterbox implements.
+public enum ThreadAlgorithm: String, Hashable, Sendable, CaseIterable {
+    case orderedSubject = "ORDEREDSUBJECT"
+    case references = "REFERENCES"
+}
+
+/// One node of a THREAD response: a message (nil for a placeholder that only groups its children) and its children.
+public struct ThreadNode: Hashable, Sendable {
+    public var message: UInt32?
+    public var children: [ThreadNode]
+    public init(_ message: UInt32?, children: [ThreadNode] = []) {
+        self.message = message
+        self.children = children
     }
 }
 

@@ -22,6 +22,15 @@ public struct IMAPCommandEncoder: Sendable {
         case .logout: buffer.writeString("LOGOUT")
         case .startTLS: buffer.writeString("STARTTLS")
         case .namespace: buffer.writeString("NAMESPACE")
+        case .sort(let criteria, let charset, let key, let uid):
+            buffer.writeString(uid ? "UID SORT (" : "SORT (")
+            buffer.writeString(criteria.map { ($0.reverse ? "REVERSE " : "") + $0.key.rawValue }.joined(separator: " "))
+            buffer.writeString(") \(charset) ")
+            writeSearchKeys(key, into: &buffer)
+        case .thread(let algorithm, let charset, let key, let uid):
+            buffer.writeString(uid ? "UID THREAD " : "THREAD ")
+            buffer.writeString("\(algorithm.rawValue) \(charset) ")
+            writeSearchKeys(key, into: &buffer)
         case .getQuota(let root):
             buffer.writeString("GETQUOTA ")
             writeString(root, into: &buffer)
@@ -104,14 +113,7 @@ public struct IMAPCommandEncoder: Sendable {
             if let options = search.returnOptions { buffer.writeString(" RETURN (" + options.map(\.rawValue).joined(separator: " ") + ")") }
             if let charset = search.charset { buffer.writeString(" CHARSET " + charset) }
             buffer.writeString(" ")
-            if case .and(let keys) = search.key, keys.count > 1 {
-                for (offset, key) in keys.enumerated() {
-                    if offset > 0 { buffer.writeString(" ") }
-                    write(key, into: &buffer)
-                }
-            } else {
-                write(search.key, into: &buffer)
-            }
+            writeSearchKeys(search.key, into: &buffer)
         case .fetch(let set, let attributes, let modifiers, let uid):
             buffer.writeString((uid ? "UID FETCH " : "FETCH ") + IMAPResponseEncoder.sequenceSet(set) + " (")
             buffer.writeString(attributes.map(Self.fetchAttribute).joined(separator: " ") + ")")
@@ -275,6 +277,18 @@ public struct IMAPCommandEncoder: Sendable {
     func writeNamed(_ prefix: String, _ name: MailboxName, into buffer: inout ByteBuffer) {
         buffer.writeString(prefix)
         writeMailbox(name, into: &buffer)
+    }
+
+    /// The keys of a search: a top-level AND of several keys is written as the keys one after the other.
+    func writeSearchKeys(_ key: SearchKey, into buffer: inout ByteBuffer) {
+        if case .and(let keys) = key, keys.count > 1 {
+            for (offset, key) in keys.enumerated() {
+                if offset > 0 { buffer.writeString(" ") }
+                write(key, into: &buffer)
+            }
+        } else {
+            write(key, into: &buffer)
+        }
     }
 
     func writeMailbox(_ name: MailboxName, into buffer: inout ByteBuffer) { writeString(name.wireForm(utf8Enabled: utf8Enabled), into: &buffer) }

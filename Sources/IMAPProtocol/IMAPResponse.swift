@@ -36,6 +36,10 @@ public enum UntaggedResponse: Hashable, Sendable {
     /// search-sort-mod-seq, sent when the search used MODSEQ.
     case search([UInt32], modSeq: UInt64? = nil)
     case esearch(ESearchResponse)
+    /// sort-data = "SORT" *(SP nz-number) (RFC 5256 §4)
+    case sort([UInt32])
+    /// thread-data = "THREAD" [SP 1*thread-list] (RFC 5256 §4)
+    case thread([ThreadNode])
     case exists(Int)
     /// RFC 3501 only.
     case recent(Int)

@@ -93,6 +93,13 @@ public struct IMAPResponseEncoder: Sendable {
                 encode(item, into: &buffer)
             }
             buffer.writeString(")")
+        case .sort(let numbers):
+            buffer.writeString("SORT")
+            for number in numbers { buffer.writeString(" \(number)") }
+        case .thread(let threads):
+            buffer.writeString("THREAD")
+            if !threads.isEmpty { buffer.writeString(" ") }
+            for thread in threads { writeThread(thread, into: &buffer) }
         case .quota(let root, let resources):
             buffer.writeString("QUOTA ")
             writeString(Array(root.utf8), into: &buffer)
@@ -250,6 +257,35 @@ public struct IMAPResponseEncoder: Sendable {
     // mailbox = "INBOX" / astring — always sent as a string, modified UTF-7 unless UTF-8 is enabled.
     func writeMailbox(_ name: MailboxName, into buffer: inout ByteBuffer) {
         writeString(Array(name.wireForm(utf8Enabled: utf8Enabled).utf8), into: &buffer)
+    }
+
+    /// thread-list = "(" (thread-members / thread-nested) ")" ; thread-members = nz-number *(SP nz-number) [SP thread-nested]
+    /// thread-nested = 2*thread-list. A chain of only children is written as members, branches as nested lists.
+    func writeThread(_ node: ThreadNode, into buffer: inout ByteBuffer) {
+        buffer.writeString("(")
+        writeMembers(node, first: true, into: &buffer)
+        buffer.writeString(")")
+    }
+
+    private func writeMembers(_ node: ThreadNode, first: Bool, into buffer: inout ByteBuffer) {
+        var current = node
+        var first = first
+        while true {
+            if let message = current.message {
+                if !first { buffer.writeString(" ") }
+                buffer.writeString("\(message)")
+                first = false
+            }
+            if current.children.count == 1 {
+                current = current.children[0]
+                continue
+            }
+            if !current.children.isEmpty {
+                if !first { buffer.writeString(" ") }
+                for child in current.children { writeThread(child, into: &buffer) }
+            }
+            return
+        }
     }
 
     func writeNamespaces(_ namespaces: [NamespaceDescription], into buffer: inout ByteBuffer) {

@@ -90,7 +90,8 @@ public struct IMAPSessionState: Hashable, Sendable {
             "IMAP4rev1", "IMAP4rev2", "LITERAL+", "SASL-IR", "ENABLE", "IDLE", "UIDPLUS", "MOVE", "NAMESPACE", "ID",
             "UNSELECT", "CHILDREN", "SPECIAL-USE", "CREATE-SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "ESEARCH",
             "SEARCHRES", "STATUS=SIZE", "MULTIAPPEND", "BINARY", "APPENDLIMIT=\(configuration.appendLimit)", "CONDSTORE",
-            "QRESYNC", "UTF8=ACCEPT", "QUOTA", "QUOTA=RES-STORAGE",
+            "QRESYNC", "UTF8=ACCEPT", "QUOTA", "QUOTA=RES-STORAGE", "SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT",
+            "THREAD=REFERENCES",
         ]
         guard state == .notAuthenticated else { return list }
         if !isTLS, configuration.startTLSAvailable { list.append("STARTTLS") }
@@ -164,7 +165,7 @@ public struct IMAPSessionState: Hashable, Sendable {
         case .select, .examine, .create, .delete, .rename, .subscribe, .unsubscribe, .list, .lsub, .namespace, .status,
              .append, .idle, .getQuota, .getQuotaRoot, .setQuota:
             return state == .authenticated || isSelected ? nil : wrongState
-        case .check, .close, .unselect, .search, .fetch, .copy:
+        case .check, .close, .unselect, .search, .sort, .thread, .fetch, .copy:
             return isSelected ? nil : wrongState
         case .expunge, .uidExpunge, .store, .move:
             guard case .selected(_, let readOnly) = state else { return wrongState }

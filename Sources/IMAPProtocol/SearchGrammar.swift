@@ -22,6 +22,40 @@ extension GrammarReader {
         return SearchCommand(returnOptions: returnOptions, charset: charset, key: keys.count == 1 ? keys[0] : .and(keys))
     }
 
+    // sort = ["UID" SP] "SORT" SP sort-criteria SP search-criteria      (RFC 5256 §4)
+    // sort-criteria = "(" sort-criterion *(SP sort-criterion) ")" ; sort-criterion = ["REVERSE" SP] sort-key
+    // search-criteria = charset 1*(SP search-key)
+    mutating func sort(uid: Bool) throws(IMAPSyntaxError) -> IMAPCommand {
+        try space()
+        let criteria = try parenthesizedList(allowEmpty: false) { (r: inout GrammarReader) throws(IMAPSyntaxError) -> SortCriterion in
+            let reverse = r.keyword("REVERSE")
+            if reverse { try r.space() }
+            let name = try r.atom().uppercased()
+            guard let key = SortKey(rawValue: name) else { throw IMAPSyntaxError("unknown sort key \(name)") }
+            return SortCriterion(key, reverse: reverse)
+        }
+        let (charset, key) = try searchCriteria()
+        return .sort(criteria, charset: charset, key: key, uid: uid)
+    }
+
+    // thread = ["UID" SP] "THREAD" SP thread-alg SP search-criteria   (RFC 5256 §4)
+    mutating func thread(uid: Bool) throws(IMAPSyntaxError) -> IMAPCommand {
+        try space()
+        let name = try atom().uppercased()
+        guard let algorithm = ThreadAlgorithm(rawValue: name) else { throw IMAPSyntaxError("unknown threading algorithm \(name)") }
+        let (charset, key) = try searchCriteria()
+        return .thread(algorithm, charset: charset, key: key, uid: uid)
+    }
+
+    private mutating func searchCriteria() throws(IMAPSyntaxError) -> (charset: String, key: SearchKey) {
+        try space()
+        let charset = try self.charset()
+        try space()
+        var keys = [try searchKey()]
+        while skipOptional(.space) { keys.append(try searchKey()) }
+        return (charset, keys.count == 1 ? keys[0] : .and(keys))
+    }
+
     // search-return-opt = "MIN" / "MAX" / "ALL" / "COUNT" / "SAVE"
     mutating func searchReturnOption() throws(IMAPSyntaxError) -> SearchReturnOption {
         let name = try atom().uppercased()

@@ -23,29 +23,8 @@ extension IMAPSession {
         if let charset = command.charset, !["UTF-8", "US-ASCII"].contains(charset.uppercased()) {
             throw CommandFailure.no("unsupported charset", code: .badCharset(["UTF-8", "US-ASCII"]))
         }
-        let records = current.messages?.messages ?? []
-        var matcher = SearchMatcher(view: current.view, largestUID: current.messages?.largestUID ?? 0)
-        let needsContent = SearchMatcher.needsContent(command.key)
-        var found: [UInt32] = []
-        var modSeqs: [ModSeq] = []  // of the found messages, in the same order
-        var cached: [UID: String] = [:]
-        for (offset, record) in records.enumerated() {
-            guard let number = current.view.sequenceNumber(forUID: record.uid) else { continue }
-            var text: CachedText?
-            var views: MessageViews?
-            if needsContent {
-                if offset % Self.searchChunk == 0 {
-                    let chunk = records[offset..<min(offset + Self.searchChunk, records.count)].map(\.uid)
-                    cached = try await store.searchTexts(in: current.id, uids: chunk)
-                }
-                text = cached[record.uid].flatMap(CachedText.init)
-                if text == nil { views = try await messageViews(uid: record.uid, in: current.id) }
-            }
-            if matcher.matches(command.key, record: record, number: number, text: text, views: &views) {
-                found.append(record.uid)
-                modSeqs.append(record.modSeq)
-            }
-        }
+        let matching = try await matches(command.key, in: current)
+        let found = matching.map(\.uid), modSeqs = matching.map(\.modSeq)
         let results = uid ? found : found.compactMap { current.view.sequenceNumber(forUID: $0).map(UInt32.init) }
         let options = command.returnOptions ?? (state.imap4rev2Enabled ? [] : nil)
         guard let options else {
@@ -61,6 +40,30 @@ extension IMAPSession {
                 results, modSeqs: usesModSeq ? modSeqs : nil, options: options.filter { $0 != .save }, tag: tag, uid: uid)))
         }
         return .ok("\(uid ? "UID " : "")SEARCH completed")
+    }
+
+    /// The messages of the selected mailbox that match `key`, in UID order.
+    func matches(_ key: SearchKey, in current: SelectedMailbox) async throws -> [MessageState] {
+        let records = current.messages?.messages ?? []
+        var matcher = SearchMatcher(view: current.view, largestUID: current.messages?.largestUID ?? 0)
+        let needsContent = SearchMatcher.needsContent(key)
+        var found: [MessageState] = []
+        var cached: [UID: String] = [:]
+        for (offset, record) in records.enumerated() {
+            guard let number = current.view.sequenceNumber(forUID: record.uid) else { continue }
+            var text: CachedText?
+            var views: MessageViews?
+            if needsContent {
+                if offset % Self.searchChunk == 0 {
+                    let chunk = records[offset..<min(offset + Self.searchChunk, records.count)].map(\.uid)
+                    cached = try await store.searchTexts(in: current.id, uids: chunk)
+                }
+                text = cached[record.uid].flatMap(CachedText.init)
+                if text == nil { views = try await messageViews(uid: record.uid, in: current.id) }
+            }
+            if matcher.matches(key, record: record, number: number, text: text, views: &views) { found.append(record) }
+        }
+        return found
     }
 
     /// A message's views from its blob, for a SEARCH key the cached text cannot answer.

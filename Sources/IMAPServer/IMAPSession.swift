@@ -371,6 +371,10 @@ final class IMAPSession {
             return try await expunge(uids: nil)
         case .uidExpunge(let set):
             return try await expunge(uids: set)
+        case .sort(let criteria, let charset, let key, let uid):
+            return try await sort(criteria, charset: charset, key: key, uid: uid)
+        case .thread(let algorithm, let charset, let key, let uid):
+            return try await thread(algorithm, charset: charset, key: key, uid: uid)
         case .search(let search, let uid):
             return try await self.search(search, uid: uid, tag: tag)
         case .fetch(let set, let attributes, let modifiers, let uid):

@@ -13,6 +13,12 @@ struct CommandParserTests {
         ("a1 LOGOUT\r\n", .logout),
         ("a1 STARTTLS\r\n", .startTLS),
         ("a1 NAMESPACE\r\n", .namespace),
+        // RFC 5256 §3 examples; RFC 5957 DISPLAYFROM.
+        ("a1 SORT (SUBJECT) UTF-8 SINCE 1-Feb-1994\r\n", .sort([SortCriterion(.subject)], charset: "UTF-8", key: .since(IMAPDate(year: 1994, month: 2, day: 1)), uid: false)),
+        ("a1 UID SORT (REVERSE DATE DISPLAYFROM) US-ASCII ALL\r\n",
+         .sort([SortCriterion(.date, reverse: true), SortCriterion(.displayFrom)], charset: "US-ASCII", key: .all, uid: true)),
+        ("a1 THREAD ORDEREDSUBJECT UTF-8 SINCE 5-MAR-2000\r\n", .thread(.orderedSubject, charset: "UTF-8", key: .since(IMAPDate(year: 2000, month: 3, day: 5)), uid: false)),
+        ("a1 UID THREAD REFERENCES US-ASCII ALL\r\n", .thread(.references, charset: "US-ASCII", key: .all, uid: true)),
         // RFC 9208 §4.1–4.3 examples.
         ("a1 GETQUOTA \"!partition/sda4\"\r\n", .getQuota(root: "!partition/sda4")),
         ("a1 GETQUOTAROOT INBOX\r\n", .getQuotaRoot(.inbox)),
