@@ -4,7 +4,6 @@ import ArgumentParser
 import Foundation
 import LetterboxServer
 
-@main
 struct Letterbox: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "letterbox",
