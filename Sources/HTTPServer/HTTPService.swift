@@ -12,11 +12,13 @@ public struct HTTPService: Sendable {
     private let application: Application<MailHTTPResponder>
 
     /// `onBound` is called with the bound address (`ip:port` as in listeners.json, the real port when the configuration
-    /// said 0).
-    public init(endpoints: MailHTTPEndpoints, logger: Logger, onBound: @escaping @Sendable (String) async -> Void = { _ in }) {
+    /// said 0). Every request first awaits `admit`: the server binds at once but answers only once it may (e.g. after
+    /// giving up root).
+    public init(endpoints: MailHTTPEndpoints, logger: Logger, admit: @escaping @Sendable () async -> Void = {},
+                onBound: @escaping @Sendable (String) async -> Void = { _ in }) {
         let configuration = endpoints.configuration
         application = Application(
-            responder: MailHTTPResponder(endpoints: endpoints),
+            responder: MailHTTPResponder(endpoints: endpoints, admit: admit),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "Letterbox"),
             onServerRunning: { channel in
@@ -48,8 +50,10 @@ public struct MailHTTPRequestContext: RequestContext, RemoteAddressRequestContex
 public struct MailHTTPResponder: HTTPResponder {
     public typealias Context = MailHTTPRequestContext
     let endpoints: MailHTTPEndpoints
+    let admit: @Sendable () async -> Void
 
     public func respond(to request: Request, context: Context) async throws -> Response {
+        await admit()
         let method: HTTPRequestSummary.Method = switch request.method {
         case .get: .get
         case .post: .post
