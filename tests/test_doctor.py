@@ -139,14 +139,14 @@ def ca(tmp_path):
     return make_ca(tmp_path / "ca")
 
 
-# CI runs these tests as root, and a server running as root fails doctor's "server user" check (test_privdrop.py tests
-# that check); everything else about these setups is what is under test here.
+# CI runs these tests as root, and a server running as root fails doctor's "not running as root" check
+# (test_privdrop.py tests that check); everything else about these setups is what is under test here.
 AS_ROOT = os.geteuid() == 0
 
 
 def failed(checks):
     return {name: check for name, check in checks.items()
-            if not check["passed"] and check["required"] and not (AS_ROOT and name == "server user")}
+            if not check["passed"] and check["required"] and not (AS_ROOT and name == "not running as root")}
 
 
 def test_good_setup_passes_every_check(setup, ca):
@@ -172,7 +172,7 @@ def test_the_readable_checklist_ends_with_a_summary(setup, ca):
     assert "✓ listen.smtp: not an open relay" in result.stdout
     assert "\x1b[" not in result.stdout, "no colour when stdout is not a terminal"
     if AS_ROOT:
-        assert "✗ server user: " in result.stdout and re.search(r"\n1 of \d+ checks failed", result.stdout)
+        assert "✗ not running as root: " in result.stdout and re.search(r"\n1 of \d+ checks failed", result.stdout)
     else:
         assert re.search(r"all \d+ checks passed", result.stdout)
 

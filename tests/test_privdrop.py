@@ -6,7 +6,7 @@ in /proc/PID/task/*/status are the user's, no capability is left, mail still com
 static route to a sink on loopback) and is read over IMAP. Administration commands run as root on that data directory
 become its owner, so what they create (a domain's DKIM keys, SQLite's WAL, blobs/.lock) stays the server's, and the
 running server signs with the new keys. Without `[server] user` a root server warns and `letterbox doctor` fails its
-"server user" check; a non-root server asked to become someone else refuses to start.
+"not running as root" check; a non-root server asked to become someone else refuses to start.
 """
 import imaplib
 import json
@@ -222,7 +222,7 @@ def test_root_without_a_user_warns_and_doctor_fails_the_server_user_check(data_d
         assert json.loads(server.listener_file.read_text())["uid"] == 0
         result = run("doctor", "--data-dir", str(data_dir), "--json", check=False, timeout=120)
         checks = {check["name"]: check for check in json.loads(result.stdout)}
-        check = checks["server user"]
+        check = checks["not running as root"]
         assert not check["passed"] and check["required"] and "runs as root" in check["detail"]
         assert '[server] user = "letterbox"' in check["fix"] and "contrib/letterbox.service" in check["fix"]
         assert result.returncode == 1

@@ -123,8 +123,8 @@ public struct Doctor: Sendable {
         return result
     }
 
-    /// "server user": the running server (its `run/listeners.json`) must not serve as root. No check when no server
-    /// wrote the file.
+    /// "not running as root": the running server (its `run/listeners.json`) must not serve as root. No check when no
+    /// server wrote the file.
     func serverUserCheck() -> [DoctorCheck] {
         let path = configuration.dataDirectory + "/run/listeners.json"
         guard let data = FileManager.default.contents(atPath: path),
@@ -132,8 +132,8 @@ public struct Doctor: Sendable {
               let uid = object["uid"] as? Int else { return [] }
         let user = (object["user"] as? String).flatMap { $0.isEmpty ? nil : $0 } ?? "uid \(uid)"
         let pid = (object["pid"] as? Int).map { " (pid \($0))" } ?? ""
-        guard uid == 0 else { return [.pass("server user", "the server\(pid) runs as \(user)")] }
-        return [.fail("server user", "the server\(pid) runs as root: a flaw in any part of it would give away the whole machine",
+        guard uid == 0 else { return [.pass("not running as root", "the server\(pid) runs as \(user)")] }
+        return [.fail("not running as root", "the server\(pid) runs as root: a flaw in any part of it would give away the whole machine",
                       fix: "set [server] user = \"letterbox\" (after: useradd --system --home-dir \(configuration.dataDirectory) --shell /usr/sbin/nologin letterbox) and restart, or run it from contrib/letterbox.service")]
     }
 
