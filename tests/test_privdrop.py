@@ -14,6 +14,7 @@ import os
 import pathlib
 import pwd
 import shutil
+import signal
 import smtplib
 import socket
 import ssl
@@ -207,6 +208,10 @@ def test_root_switches_to_the_server_user_before_serving_and_mail_flows(account,
         deliver(server, "bob@second.test", "for bob")
         wait_for(lambda: inbox(server, "bob@second.test"), what="bob's message", process=server.process)
         assert "alice@example.test" in run("user", "list", "--data-dir", str(data_dir)).stdout
+
+        # The certificate (DATA_DIR/tls, now the user's) is read again on SIGHUP, as the server user.
+        server.process.send_signal(signal.SIGHUP)
+        wait_for(lambda: "TLS certificate reloaded" in server.output()[1], what="the reload", process=server.process)
     finally:
         code, _, err = server.stop()
         sink.close()

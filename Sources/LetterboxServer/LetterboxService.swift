@@ -81,10 +81,12 @@ public enum LetterboxService {
         let interval = configuration.store.gcIntervalSeconds
         let sharing: [any Service] = system.dkimSharing.map { [$0.service(logger: logger)] } ?? []
         let collection: [any Service] = interval == 0 ? [] : [BlobCollection(store: system.mailStore).service(every: .seconds(interval), logger: logger)]
-        let gated: [any Service] = [reload, QueueRunnerService(runner: runner)]
+        // The certificate reload is not gated: it traps SIGHUP from the start (a SIGHUP while the data directory is
+        // being given to the server user must not end the process), and before the switch it reads what start read.
+        let gated: [any Service] = [QueueRunnerService(runner: runner)]
             + (system.postgres.map { [ChangeListenerService(store: $0) as any Service] } ?? []) + collection + sharing
         let group = ServiceGroup(configuration: .init(
-            services: listeners.map { $0.1 as any Service } + (http.map { [$0 as any Service] } ?? []) + [ready]
+            services: listeners.map { $0.1 as any Service } + (http.map { [$0 as any Service] } ?? []) + [ready, reload]
                 + gated.map { GatedService(gate: gate, base: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         defer { runtime.removeListenerFile() }
