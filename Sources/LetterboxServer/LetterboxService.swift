@@ -212,12 +212,14 @@ struct ReadyService: Service {
 }
 
 /// A service that starts only once the gate opens (after the switch to the server user): nothing it writes is root's.
+/// Shut down before that, it never starts.
 struct GatedService: Service {
     let gate: ServingGate
     let base: any Service
 
     func run() async throws {
-        await gate.wait()
+        await cancelWhenGracefulShutdown { await gate.wait() }
+        if Task.isShuttingDownGracefully { return }
         try Task.checkCancellation()
         try await base.run()
     }

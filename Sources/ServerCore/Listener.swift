@@ -134,7 +134,8 @@ public final class Listener: Service {
         publishBinding(server.channel)
         try await withTaskCancellationHandler {
             try await withGracefulShutdownHandler {
-                await gate.wait()   // until then, accepted connections wait unserved
+                // Until then, accepted connections wait unserved; a shutdown meanwhile closes them unserved.
+                await cancelWhenGracefulShutdown { await self.gate.wait() }
                 try await serve(server)
             } onGracefulShutdown: {
                 self.beginGracefulShutdown()
