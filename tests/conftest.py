@@ -100,10 +100,11 @@ def start_dnsmasq(directory, port, records):
 class Server:
     """A running `letterbox serve` process with its data directory and bound listeners."""
 
-    def __init__(self, data_dir, extra_args=(), dev=False, address="127.0.0.1", ports=None):
-        """`address` is where every listener binds; `ports` fixes some ports (e.g. {"smtp": 25}), the rest use port 0."""
+    def __init__(self, data_dir, extra_args=(), dev=False, address="127.0.0.1", ports=None, launcher=(BIN,)):
+        """`address` is where every listener binds; `ports` fixes some ports (e.g. {"smtp": 25}), the rest use port 0.
+        `launcher` is the command that runs `letterbox` (e.g. setpriv … letterbox, to start it as another user)."""
         self.data_dir = pathlib.Path(data_dir)
-        args = [BIN, "serve", "--data-dir", str(self.data_dir), "--log-level", "debug"]
+        args = [*launcher, "serve", "--data-dir", str(self.data_dir), "--log-level", "debug"]
         if dev:
             args.append("--dev")
         for service in SERVICES:

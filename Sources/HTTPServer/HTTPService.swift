@@ -13,13 +13,15 @@ public struct HTTPService: Sendable {
     private let application: Application<MailHTTPResponder>
 
     /// `onBound` is called with the bound address (`ip:port` as in listeners.json, the real port when the configuration
-    /// said 0).
-    public init(endpoints: MailHTTPEndpoints, logger: Logger, onBound: @escaping @Sendable (String) async -> Void = { _ in }) {
+    /// said 0). Every request first awaits `admit`: the server binds at once but answers only once it may (e.g. after
+    /// giving up root).
+    public init(endpoints: MailHTTPEndpoints, logger: Logger, admit: @escaping @Sendable () async -> Void = {},
+                onBound: @escaping @Sendable (String) async -> Void = { _ in }) {
         let configuration = endpoints.configuration
         let connections = HTTPConnectionCount(maximum: configuration.maximumConnections)
         let headTimeout = TimeAmount(configuration.requestHeadTimeout), bodyTimeout = TimeAmount(configuration.requestBodyTimeout)
         application = Application(
-            responder: MailHTTPResponder(endpoints: endpoints),
+            responder: MailHTTPResponder(endpoints: endpoints, admit: admit),
             server: .http1(configuration: .init(additionalChannelHandlers: [
                 HTTPConnectionGuardInstaller(connections: connections, headTimeout: headTimeout, bodyTimeout: bodyTimeout),
             ])),
@@ -54,8 +56,10 @@ public struct MailHTTPRequestContext: RequestContext, RemoteAddressRequestContex
 public struct MailHTTPResponder: HTTPResponder {
     public typealias Context = MailHTTPRequestContext
     let endpoints: MailHTTPEndpoints
+    let admit: @Sendable () async -> Void
 
     public func respond(to request: Request, context: Context) async throws -> Response {
+        await admit()
         let method: HTTPRequestSummary.Method = switch request.method {
         case .get: .get
         case .post: .post

@@ -55,6 +55,7 @@ public struct Doctor: Sendable {
     public func run(domain: String? = nil) async -> [DoctorCheck] {
         var checks: [DoctorCheck] = []
         checks += await listenerChecks()
+        checks += serverUserCheck()
         checks += await certificateChecks()
         checks += await authenticationChecks()
         let system = try? MailSystem(configuration: configuration, mode: .mustExist)
@@ -120,6 +121,20 @@ public struct Doctor: Sendable {
             result[service] = ListenAddress(host: host, port: port)
         }
         return result
+    }
+
+    /// "not running as root": the running server (its `run/listeners.json`) must not serve as root. No check when no
+    /// server wrote the file.
+    func serverUserCheck() -> [DoctorCheck] {
+        let path = configuration.dataDirectory + "/run/listeners.json"
+        guard let data = FileManager.default.contents(atPath: path),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let uid = object["uid"] as? Int else { return [] }
+        let user = (object["user"] as? String).flatMap { $0.isEmpty ? nil : $0 } ?? "uid \(uid)"
+        let pid = (object["pid"] as? Int).map { " (pid \($0))" } ?? ""
+        guard uid == 0 else { return [.pass("not running as root", "the server\(pid) runs as \(user)")] }
+        return [.fail("not running as root", "the server\(pid) runs as root: a flaw in any part of it would give away the whole machine",
+                      fix: "set [server] user = \"letterbox\" (after: useradd --system --home-dir \(configuration.dataDirectory) --shell /usr/sbin/nologin letterbox) and restart, or run it from contrib/letterbox.service")]
     }
 
     func localDomains(_ system: MailSystem?, only: String?) async -> [String] {

@@ -55,7 +55,8 @@ enum HTTPWiring {
                 return LetterboxMetrics.exposition()
             })
         let isBound = BoundFlag()
-        let service = HTTPService(endpoints: endpoints, logger: context.logger) { boundAddress in
+        let gate = context.gate
+        let service = HTTPService(endpoints: endpoints, logger: context.logger, admit: { await gate.wait() }) { boundAddress in
             isBound.value.withLock { $0 = true }
             continuation.yield(boundAddress)
             continuation.finish()

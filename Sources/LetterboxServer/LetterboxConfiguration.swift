@@ -41,6 +41,17 @@ public struct LetterboxConfiguration: Sendable, Equatable {
     /// `data_dir`: database, blobs, TLS material and run-time files.
     public var dataDirectory: String = "/var/lib/letterbox"
 
+    /// `[server]`: the process itself.
+    public var server = ServerSettings()
+
+    public struct ServerSettings: Sendable, Equatable {
+        /// `server.user`: the account a server started as root switches to for good once every listener is bound
+        /// (after making the data directory its own). Default: none (no switch; a server running as root warns).
+        public var user: String?
+        /// `server.group`: the group it switches to. Default: the user's primary group.
+        public var group: String?
+    }
+
     /// `[store]`: where mailboxes, accounts and the queue live.
     public var store = StoreSettings()
 
@@ -277,6 +288,11 @@ public struct LetterboxConfiguration: Sendable, Equatable {
         if let directory = try reader.string("data_dir") {
             guard !directory.isEmpty else { throw ConfigurationError(key: "data_dir", value: "\"\"", problem: "must not be empty") }
             configuration.dataDirectory = directory
+        }
+        configuration.server.user = try reader.string("server.user").flatMap { $0.isEmpty ? nil : $0 } ?? configuration.server.user
+        configuration.server.group = try reader.string("server.group").flatMap { $0.isEmpty ? nil : $0 } ?? configuration.server.group
+        if configuration.server.group != nil, configuration.server.user == nil {
+            throw ConfigurationError(key: "server.group", value: configuration.server.group, problem: "needs server.user (the account to switch to)")
         }
         try readStore(&reader, into: &configuration.store)
         for service in Service.allCases {

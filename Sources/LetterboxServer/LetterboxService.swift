@@ -10,9 +10,14 @@ import UnixSignals
 
 /// `letterbox serve`: opens the store, prepares TLS material and the development account, starts every listener in one
 /// ServiceGroup and runs until SIGTERM/SIGINT (graceful shutdown). SIGHUP reloads the TLS certificate.
+///
+/// Invariant (`[server] user`): nothing is served and no gated service runs until `ReadyService` has seen every
+/// listener bound, given the data directory to the server user and switched to it for good; until then listeners hold
+/// accepted connections unserved (`ServingGate`) and HTTP requests wait.
 public enum LetterboxService {
     public static func run(configuration: LetterboxConfiguration) async throws(ConfigurationError) {
         let logger = Logger(label: "letterbox")
+        let plan = try ServerUser.plan(for: configuration, logger: logger)
         _ = LetterboxMetrics.registry   // bootstraps swift-metrics before any instrument is made (HTTPWiring)
         let system = try MailSystem(configuration: configuration, mode: .createIfMissing)
         let runtime = RuntimeFiles(dataDirectory: configuration.dataDirectory)
@@ -40,7 +45,9 @@ public enum LetterboxService {
         let agent = DeliveryAgent(
             store: system.mailStore, queue: queue, defaultQuota: configuration.defaultQuota,
             summarize: MessageSummaries.summarize)
-        let context = ServerContext(configuration: configuration, system: system, delivery: agent, certificates: certificates, logger: logger)
+        let gate = ServingGate()
+        let context = ServerContext(configuration: configuration, system: system, delivery: agent, certificates: certificates,
+                                    gate: gate, logger: logger)
         let resolver = try DeliveryWiring.resolver(configuration)
         let runner = QueueRunner(
             queue: queue, blobs: system.mailStore.blobs, agent: agent, directory: system.directory,
@@ -52,13 +59,24 @@ public enum LetterboxService {
         for endpoint in endpoints {
             do {
                 listeners.append((endpoint.service, try Listener(
-                    configuration: endpoint.listener, certificates: certificates, logger: logger, handler: endpoint.handler)))
+                    configuration: endpoint.listener, certificates: certificates, gate: gate, logger: logger, handler: endpoint.handler)))
             } catch {
                 throw ConfigurationError(key: "listen.\(endpoint.service.rawValue)", value: nil, problem: error.description)
             }
         }
         let http = try HTTPWiring.endpoint(context, listeners: listeners)
-        let ready = ReadyService(runtime: runtime, listeners: listeners, banner: banner, logger: logger, http: http)
+        let ready = ReadyService(runtime: runtime, listeners: listeners, banner: banner, logger: logger, http: http, gate: gate) {
+            () throws(ConfigurationError) in
+            guard case .switchTo(let account) = plan else { return }
+            let report = try ServerUser.takeOwnership(of: configuration.dataDirectory, uid: account.uid, gid: account.gid)
+            for path in report.skipped {
+                logger.warning("left a hard-linked file's owner alone (a link into the data directory from elsewhere?)", metadata: ["file": "\(path)"])
+            }
+            try ServerUser.switchTo(account)
+            try ServerUser.checkAccess(configuration, account: account, logger: logger)
+            logger.notice("switched to the server user", metadata: [
+                "user": "\(account.name)", "uid": "\(account.uid)", "gid": "\(account.gid)", "owner_changes": "\(report.changed)"])
+        }
         let reload = CertificateReloadService(certificates: certificates, logger: logger)
         let interval = configuration.store.gcIntervalSeconds
         let sharing: [any Service] = system.dkimSharing.map { [$0.service(logger: logger)] } ?? []
@@ -69,14 +87,19 @@ public enum LetterboxService {
             let ended = try await registry.sweep()
             if ended > 0 { logger.notice("ended the sessions of disabled or removed accounts", metadata: ["sessions": "\(ended)"]) }
         }
+        // The certificate reload is not gated: it traps SIGHUP from the start (a SIGHUP while the data directory is
+        // being given to the server user must not end the process), and before the switch it reads what start read.
+        let gated: [any Service] = [QueueRunnerService(runner: runner)]
+            + (system.postgres.map { [ChangeListenerService(store: $0) as any Service] } ?? []) + collection + sharing + [sessionSweep]
         let group = ServiceGroup(configuration: .init(
-            services: listeners.map { $0.1 as any Service } + (http.map { [$0 as any Service] } ?? []) + [ready, reload, QueueRunnerService(runner: runner)]
-                + (system.postgres.map { [ChangeListenerService(store: $0) as any Service] } ?? [])
-                + collection + sharing + [sessionSweep],
+            services: listeners.map { $0.1 as any Service } + (http.map { [$0 as any Service] } ?? []) + [ready, reload]
+                + gated.map { GatedService(gate: gate, base: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         defer { runtime.removeListenerFile() }
         do {
             try await group.run()
+        } catch let error as ConfigurationError {
+            throw error
         } catch let error as ListenerError {
             if case .bindFailed(let name, let host, let port, let reason) = error {
                 let hint = reason.lowercased().contains("in use") ? "address already in use (another server is listening there)" : reason
@@ -101,7 +124,12 @@ struct RuntimeFiles: Sendable {
 
     func writeListeners(_ listeners: [String: String]) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let data = try JSONSerialization.data(withJSONObject: ["pid": Int(getpid()), "listeners": listeners], options: [.sortedKeys])
+        // Who serves (after any switch to `[server] user`): `letterbox doctor` fails when it is root.
+        let object: [String: Any] = [
+            "pid": Int(getpid()), "uid": Int(getuid()), "gid": Int(getgid()), "user": ServerUser.passwdEntry(uid: getuid())?.name ?? "",
+            "listeners": listeners,
+        ]
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         let temporary = directory + "/listeners.json.tmp"
         try data.write(to: URL(fileURLWithPath: temporary))
         _ = rename(temporary, directory + "/listeners.json")
@@ -152,13 +180,16 @@ struct RuntimeFiles: Sendable {
     }
 }
 
-/// Waits until every listener is bound, announces readiness (listener file, banner), then waits for graceful shutdown.
+/// Waits until every listener is bound, runs `beforeServing` (the switch to the server user), opens the gate, announces
+/// readiness (listener file, banner), then waits for graceful shutdown. A failing `beforeServing` ends the server.
 struct ReadyService: Service {
     let runtime: RuntimeFiles
     let listeners: [(LetterboxConfiguration.Service, Listener)]
     let banner: [String]
     let logger: Logger
     var http: HTTPWiring.Endpoint?
+    let gate: ServingGate
+    let beforeServing: @Sendable () throws(ConfigurationError) -> Void
 
     func run() async throws {
         var bound: [String: String] = [:]
@@ -175,12 +206,28 @@ struct ReadyService: Service {
             guard let address = await http.boundAddress() else { try? await gracefulShutdown(); return }
             bound["http"] = address
         }
+        try beforeServing()
+        gate.open()
         try runtime.writeListeners(bound)
         var text = banner
         for (service, address) in bound.sorted(by: { $0.key < $1.key }) { text.append("  \(service): \(address)") }
         if !text.isEmpty { FileHandle.standardOutput.write(Data((text.joined(separator: "\n") + "\n").utf8)) }
         logger.info("letterbox ready", metadata: ["listeners": "\(bound.count)"])
         try? await gracefulShutdown()
+    }
+}
+
+/// A service that starts only once the gate opens (after the switch to the server user): nothing it writes is root's.
+/// Shut down before that, it never starts.
+struct GatedService: Service {
+    let gate: ServingGate
+    let base: any Service
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await gate.wait() }
+        if Task.isShuttingDownGracefully { return }
+        try Task.checkCancellation()
+        try await base.run()
     }
 }
 

@@ -10,6 +10,8 @@ struct ServerContext: Sendable {
     let system: MailSystem
     let delivery: DeliveryAgent
     let certificates: TLSCertificateStore
+    /// Opens once the process may serve (after the switch to `[server] user`); listeners and HTTP wait for it.
+    let gate: ServingGate
     let logger: Logger
 
     /// The listener settings for a configured service, or nil when the service is disabled.

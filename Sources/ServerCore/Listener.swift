@@ -38,6 +38,7 @@ public final class Listener: Service {
     private let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
     private let metrics: ListenerMetrics
+    private let gate: ServingGate
     private let state: Mutex<State>
 
     private enum Binding {
@@ -63,11 +64,13 @@ public final class Listener: Service {
 
     /// - Parameters:
     ///   - certificates: required for `.startTLS` and `.implicit`; each new connection uses its current context.
+    ///   - gate: the socket is bound at once, but no connection is taken from it until the gate opens (default: open).
     ///   - handler: the protocol: runs sessions and words refusals.
     public init(
         configuration: ListenerConfiguration,
         certificates: TLSCertificateStore? = nil,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        gate: ServingGate = ServingGate(open: true),
         logger: Logger,
         handler: any ConnectionHandler
     ) throws(ListenerError) {
@@ -78,6 +81,7 @@ public final class Listener: Service {
         self.handler = handler
         self.certificates = certificates
         self.eventLoopGroup = eventLoopGroup
+        self.gate = gate
         var logger = logger
         logger[metadataKey: "listener"] = "\(configuration.name)"
         self.logger = logger
@@ -130,6 +134,8 @@ public final class Listener: Service {
         publishBinding(server.channel)
         try await withTaskCancellationHandler {
             try await withGracefulShutdownHandler {
+                // Until then, accepted connections wait unserved; a shutdown meanwhile closes them unserved.
+                await cancelWhenGracefulShutdown { await self.gate.wait() }
                 try await serve(server)
             } onGracefulShutdown: {
                 self.beginGracefulShutdown()
@@ -153,7 +159,7 @@ public final class Listener: Service {
         return try await ServerBootstrap(group: eventLoopGroup)
             .serverChannelOption(.backlog, value: configuration.backlog)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)   // IPPROTO_TCP: at SOL_SOCKET level 1 is SO_DEBUG
             .bind(host: configuration.host, port: configuration.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try AcceptedChannel.configure(

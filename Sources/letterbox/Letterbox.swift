@@ -4,7 +4,6 @@ import ArgumentParser
 import Foundation
 import LetterboxServer
 
-@main
 struct Letterbox: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "letterbox",
@@ -13,7 +12,9 @@ struct Letterbox: AsyncParsableCommand {
     )
 }
 
-/// `--data-dir DIR | --config FILE`, shared by every administration command.
+/// `--data-dir DIR | --config FILE`, shared by every administration command. Run as root on a data directory that
+/// belongs to the server's user, the command becomes that user once the configuration is read (so what it creates —
+/// a SQLite WAL, a DKIM key, a lock file — is the server's; see `ServerUser.adoptDataDirectoryOwner`).
 struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Data directory of the server.", valueName: "DIR"))
     var dataDir: String?
@@ -25,6 +26,7 @@ struct StoreOptions: ParsableArguments {
         var configuration = LetterboxConfiguration()
         if let config { configuration = try LetterboxConfiguration.load(path: config) }
         if let dataDir { configuration.dataDirectory = dataDir }
+        try ServerUser.adoptDataDirectoryOwner(configuration.dataDirectory)
         return configuration
     }
 

@@ -69,6 +69,7 @@ import Testing
         ("[log]\nlevel = \"loud\"", ConfigurationError(key: "log.level", value: "loud", problem: "must be one of trace, debug, info, notice, warning, error, critical")),
         ("[dns]\nservers = [\"resolver\"]", ConfigurationError(key: "dns.servers", value: "resolver", problem: "expected HOST:PORT, e.g. 127.0.0.1:53")),
         ("hostname = \"bad host\"", ConfigurationError(key: "hostname", value: "bad host", problem: "not a valid host name")),
+        ("[server]\ngroup = \"mail\"", ConfigurationError(key: "server.group", value: "mail", problem: "needs server.user (the account to switch to)")),
         ("[imap]\nstate_cache_messages = -1", ConfigurationError(key: "imap.state_cache_messages", value: "-1", problem: "must be between 0 and 100000000")),
         ("[imap]\nmax_literal_before_auth = \"2M\"", ConfigurationError(key: "imap.max_literal_before_auth", value: "\"2M\"", problem: "must be between 1024 and 1048576 octets")),
         ("[store]\ngc_interval = 2000000", ConfigurationError(key: "store.gc_interval", value: "2000000", problem: "must be between 0 and 604800")),
