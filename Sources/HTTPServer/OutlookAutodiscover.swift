@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 
 /// Microsoft Outlook "Plain Old XML" autodiscover ([MS-OXDSCLI] §2.2.3/§2.2.4), `POST /autodiscover/autodiscover.xml`.
 /// The request names the address in `Autodiscover/Request/EMailAddress`; the response gives one IMAP and one SMTP
@@ -18,26 +15,37 @@ public enum OutlookAutodiscover {
         case missingEmailAddress
     }
 
-    /// The `EMailAddress` of a POX request body. Namespaces and prefixes are ignored (clients differ); external entities
-    /// are never resolved.
+    /// The `EMailAddress` of a POX request body. Namespaces and prefixes are ignored (clients differ). Read by
+    /// `POXReader`, a small strict reader of our own: no DOCTYPE (so no entity can be declared or resolved), and no
+    /// libxml2 in the server, whose `XMLParser` wrapper crashed the process under concurrency.
     public static func emailAddress(inRequest body: [UInt8]) throws(RequestError) -> String {
-        let reader = RequestReader()
-        // The parser lives and dies inside the lock (its libxml2 context included).
-        let (parsed, parserError) = XMLParsing.serialized {
-            let parser = XMLParser(data: Data(body))
-            parser.shouldResolveExternalEntities = false
-            parser.shouldProcessNamespaces = true
-            parser.delegate = reader
-            let parsed = parser.parse()
-            return (parsed, parser.parserError.map { "\($0.localizedDescription)" })
+        var path: [String] = []
+        var address: String?
+        var inAddress = false
+        var text = ""
+        do {
+            try POXReader.read(body) { event in
+                switch event {
+                case .start(let name):
+                    let local = localName(name)
+                    if local == "EMailAddress", address == nil, !inAddress, path.last == "Request" { inAddress = true; text = "" }
+                    path.append(local)
+                case .end:
+                    path.removeLast()
+                    if inAddress, path.last == "Request" { inAddress = false; address = text }
+                case .text(let chunk):
+                    if inAddress { text += chunk }
+                }
+            }
+        } catch {
+            throw .malformed(error.description)
         }
-        // Some XMLParser builds report success for a truncated document, so the reader also checks the root closed.
-        guard parsed, reader.error == nil, reader.rootClosed else {
-            throw .malformed(reader.error ?? parserError ?? "not well-formed XML")
-        }
-        let address = reader.emailAddress.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard reader.sawAddress, !address.isEmpty else { throw .missingEmailAddress }
-        return address
+        guard let found = address?.trimmingCharacters(in: .whitespacesAndNewlines), !found.isEmpty else { throw .missingEmailAddress }
+        return found
+    }
+
+    static func localName(_ name: String) -> String {
+        name.split(separator: ":").last.map(String.init) ?? name
     }
 
     /// The POX response for `emailAddress` (already known to be in a local domain).
@@ -80,61 +88,5 @@ public enum OutlookAutodiscover {
         if type == "SMTP" { lines += ["        <UsePOPAuth>on</UsePOPAuth>", "        <SMTPLast>off</SMTPLast>"] }
         lines.append("      </Protocol>")
         return lines
-    }
-}
-
-/// Runs Foundation's `XMLParser` one document at a time in the whole process. On Linux it is libxml2 behind
-/// swift-corelibs-foundation, which is not safe to run on several threads at once: two autodiscover requests parsed
-/// together crashed the test process (Illegal instruction in `_NSXMLParserStartElementNs`), and would have crashed the
-/// server the same way. Requests are small and rare, so waiting for the lock costs nothing that matters.
-public enum XMLParsing {
-    private static let lock = NSLock()
-
-    public static func serialized<T>(_ body: () throws -> T) rethrows -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body()
-    }
-}
-
-/// Collects the text of the first `EMailAddress` element (any namespace) inside `Request`.
-private final class RequestReader: NSObject, XMLParserDelegate {
-    var path: [String] = []
-    var emailAddress = ""
-    var sawAddress = false
-    var rootClosed = false
-    var error: String?
-    private var inAddress = false
-
-    func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?,
-                attributes: [String: String] = [:]) {
-        let name = Self.localName(elementName)
-        if name == "EMailAddress", !sawAddress, path.last == "Request" {
-            inAddress = true
-            sawAddress = true
-        }
-        path.append(name)
-    }
-
-    func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName: String?) {
-        guard !path.isEmpty, path.removeLast() == Self.localName(elementName) else {
-            error = "mismatched end tag \(elementName)"
-            parser.abortParsing()
-            return
-        }
-        if path.isEmpty { rootClosed = true }
-        inAddress = false
-    }
-
-    func parser(_ parser: XMLParser, parseErrorOccurred parseError: any Error) {
-        if error == nil { error = "\(parseError.localizedDescription)" }
-    }
-
-    func parser(_ parser: XMLParser, foundCharacters string: String) {
-        if inAddress { emailAddress += string }
-    }
-
-    static func localName(_ name: String) -> String {
-        name.split(separator: ":").last.map(String.init) ?? name
     }
 }

@@ -17,6 +17,10 @@ import Testing
         (outlookRequest, "alice@example.org"),
         ("<a:Autodiscover xmlns:a=\"urn:x\"><a:Request><a:EMailAddress> bob@example.net </a:EMailAddress></a:Request></a:Autodiscover>", "bob@example.net"),
         ("<Autodiscover><Request><EMailAddress>a&amp;b@example.org</EMailAddress></Request></Autodiscover>", "a&b@example.org"),
+        ("\u{FEFF}<?xml version='1.0'?><!-- c --><Autodiscover a='1' b=\"x&gt;y\"><Request><EMailAddress><![CDATA[c@example.org]]></EMailAddress>"
+         + "</Request></Autodiscover>\n<!-- after -->", "c@example.org"),
+        ("<Autodiscover><Request><Other><EMailAddress>no@x</EMailAddress></Other><EMailAddress>d&#64;example.org</EMailAddress>"
+         + "<EMailAddress>second@x</EMailAddress></Request></Autodiscover>", "d@example.org"),
     ])
     func requestAddresses(body: String, expected: String) throws {
         #expect(try OutlookAutodiscover.emailAddress(inRequest: Array(body.utf8)) == expected)
@@ -26,6 +30,12 @@ import Testing
         ("", "malformed"),
         ("<Autodiscover><Request><EMailAddress>x@y</Request>", "malformed"),
         ("not xml at all", "malformed"),
+        ("<Autodiscover/><Request/>", "malformed"),
+        ("<Autodiscover><Request a=\"<\"/></Autodiscover>", "malformed"),
+        ("<Autodiscover><Request><EMailAddress>&nbsp;</EMailAddress></Request></Autodiscover>", "malformed"),
+        ("<!DOCTYPE a [<!ENTITY lol \"lol\">]><Autodiscover/>", "malformed"),
+        (String(repeating: "<a>", count: 100) + String(repeating: "</a>", count: 100), "malformed"),
+        ("<Autodiscover><Request></request></Autodiscover>", "malformed"),
         ("<Autodiscover><Request></Request></Autodiscover>", "missing"),
         ("<Autodiscover><EMailAddress>x@example.org</EMailAddress></Autodiscover>", "missing"),
         ("<Autodiscover><Request><EMailAddress>  </EMailAddress></Request></Autodiscover>", "missing"),

@@ -4,6 +4,11 @@ import FoundationXML
 #endif
 import HTTPServer
 
+/// One XMLParser at a time in the test process.
+enum XMLParsing {
+    static let lock = NSLock()
+}
+
 /// A parsed XML element (test helper): parsing with Foundation's XMLParser proves the document is well-formed.
 final class XMLNode {
     let name: String
@@ -26,14 +31,29 @@ final class XMLNode {
     var descendants: [XMLNode] { children.flatMap { [$0] + $0.descendants } }
 
     /// The root element, or nil when the text is not well-formed XML.
+    ///
+    /// libxml2 behind swift-corelibs-foundation's XMLParser is not safe on several threads at once, and crashed the test
+    /// process (Illegal instruction in `_NSXMLParserStartElementNs`) even with parses serialized on the cooperative pool:
+    /// each parse runs alone, on a Foundation thread of its own.
     static func parse(_ text: String) -> XMLNode? {
-        let builder = Builder()
-        let parsed = XMLParsing.serialized {  // libxml2 behind XMLParser: one parse at a time in the process
-            let parser = XMLParser(data: Data(text.utf8))
-            parser.delegate = builder
-            return parser.parse()
+        XMLParsing.lock.withLock {
+            let done = DispatchSemaphore(value: 0)
+            let result = ParseResult()
+            let thread = Thread {
+                let builder = Builder()
+                let parser = XMLParser(data: Data(text.utf8))
+                parser.delegate = builder
+                result.root = parser.parse() ? builder.root : nil
+                done.signal()
+            }
+            thread.start()
+            done.wait()
+            return result.root
         }
-        return parsed ? builder.root : nil
+    }
+
+    private final class ParseResult: @unchecked Sendable {  // written by the parsing thread before it signals
+        var root: XMLNode?
     }
 
     private final class Builder: NSObject, XMLParserDelegate {
