@@ -100,6 +100,7 @@ public struct StoreMigration: Sendable {
                     progress("messages", copied, total)
                 }
                 try await destination.importExpunged(try await source.expungeLog(in: mailbox.id), into: newMailbox)
+                try await destination.importRecent(try await source.recentUIDs(in: mailbox.id), into: newMailbox)
             }
         }
         for alias in try await sourceDirectoryStore.aliases() {

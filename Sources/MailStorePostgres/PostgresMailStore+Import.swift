@@ -60,6 +60,16 @@ extension PostgresMailStore {
         }
     }
 
+    /// Marks the messages no session has claimed yet as recent again (`\Recent`, RFC 3501 §2.3.2), as they were.
+    public func importRecent(_ uids: [UID], into mailbox: MailboxID) async throws {
+        guard !uids.isEmpty else { return }
+        let logger = logger, values = uids.map { Int($0) }
+        try await database.transaction { connection in
+            try await connection.run(
+                "UPDATE message SET recent = true WHERE mailbox_id = \(mailbox.rawValue) AND uid = ANY(\(values))", logger: logger)
+        }
+    }
+
     /// Adds messages with their own UIDs and modseqs (their blobs must be stored already), in one transaction.
     public func importMessages(_ messages: [ImportedMessage], into mailbox: MailboxID) async throws {
         guard !messages.isEmpty else { return }
