@@ -85,7 +85,7 @@ import Testing
 
     /// Found by Fuzz/FuzzConfig: toml++ asserts (and the process aborts, release builds included) on a table header whose
     /// key starts with a character no key can start with. Such a file is now refused with a message.
-    @Test(arguments: ["[&isten]\nsmtp = \"[::1]:25\"\n", "hostname = \"a\"\n  [[ %x]]\n", "[{a = 1}]\n"])
+    @Test(arguments: ["[&isten]\nsmtp = \"[::1]:25\"\n", "hostname = \"a\"\n  [[ %x]]\n", "[{a = 1}]\n", "x = 0\n[\n[smtp]\n"])
     func tableHeaderWithoutKeyIsAnErrorNotACrash(_ toml: String) {
         #expect(throws: ConfigurationError.self) { _ = try LetterboxConfiguration.parse(toml: toml, source: "f.toml") }
     }
