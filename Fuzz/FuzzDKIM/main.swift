@@ -4,7 +4,7 @@
 /// Input: one option byte, then parts separated by 0xFF. Option & 3: 0 the text parsers on every part; 1 verify the
 /// first part as a message, with the second part published as the key record of `fuzz._domainkey.example.com`; 2 sign
 /// the first part and verify it. Checks: a tag list re-serialized parses to the same list; a key record's `text`
-/// parses back to the record; a message we sign (CRLF lines, a header that starts with a field) verifies as pass.
+/// parses back to the record (but for its notes, which `text` leaves out); a message we sign (CRLF lines, a header that starts with a field) verifies as pass.
 import FuzzSupport
 import MailAuth
 import MailCore
@@ -29,8 +29,11 @@ func textParsers(_ parts: [String]) {
         }
         _ = try? DKIMSignature(parsing: text)
         if let record = try? DKIMPublicKeyRecord(parsing: text) {
+            // `text` (what `letterbox dns` publishes) leaves out the notes (n=).
+            var withoutNotes = record
+            withoutNotes.notes = nil
             let again = try? DKIMPublicKeyRecord(parsing: record.text)
-            guard again == record else { fatalError("key record \(text.debugDescription) as \(record.text.debugDescription) parses as \(again as Any)") }
+            guard again == withoutNotes else { fatalError("key record \(text.debugDescription) as \(record.text.debugDescription) parses as \(again as Any)") }
             _ = DNSTXTValue.characterStrings(record.text)
         }
     }

@@ -33,6 +33,9 @@ func merged(_ events: [Event]) -> [Event] {
             out.append(event)
         }
     }
+    // Content of a body that has not ended: a rejection found later in the same piece withholds it, so how much
+    // there is depends on the pieces.
+    while case .input(.data)? = out.last { out.removeLast() }
     return out
 }
 
