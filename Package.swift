@@ -1,6 +1,7 @@
 // swift-tools-version: 6.1
 //
-// Letterbox: one package, one executable (`letterbox`), library targets as in ARCHITECTURE.md.
+// Letterbox: one package, one executable (`letterbox`), library targets as in ARCHITECTURE.md (the parser libraries are
+// also products, only so that Fuzz/Package.swift can use them).
 // This file is the one module table: `scripts/check-imports` allows each target to import exactly the dependencies it
 // declares here, and checks that ARCHITECTURE.md's table says the same.
 
@@ -36,6 +37,14 @@ let package = Package(
     products: [
         .executable(name: "letterbox", targets: ["letterbox"]),
         .executable(name: "letterbox-load", targets: ["letterbox-load"]),
+        // The parsers, for the libFuzzer targets in Fuzz/Package.swift (which depends on this package by path).
+        .library(name: "MailCore", targets: ["MailCore"]),
+        .library(name: "MIME", targets: ["MIME"]),
+        .library(name: "SASL", targets: ["SASL"]),
+        .library(name: "SMTPProtocol", targets: ["SMTPProtocol"]),
+        .library(name: "IMAPProtocol", targets: ["IMAPProtocol"]),
+        .library(name: "MailAuth", targets: ["MailAuth"]),
+        .library(name: "DNS", targets: ["DNS"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),

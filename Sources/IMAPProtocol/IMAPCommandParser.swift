@@ -117,7 +117,7 @@ public struct IMAPCommandParser: Sendable {
                 pendingLiteral = nil
             }
             guard let lineEnd = findCRLF(in: buffer) else {
-                if lineBytes + (buffer.readableBytes - framed) > limits.maximumLineLength {
+                if lineBytes + Self.pendingLineLength(in: buffer, from: framed) > limits.maximumLineLength {
                     let tag = Self.tag(in: buffer)
                     reset()
                     return .lineTooLong(tag: tag)
@@ -175,6 +175,16 @@ public struct IMAPCommandParser: Sendable {
         searchFrom = 0
         pendingLiteral = nil
         failedLength = 0
+    }
+
+    /// Bytes of the unfinished line from `offset` on, not counting a CR at the end: it may be the start of the CRLF, and
+    /// a line of exactly the limit must not be refused because its CR and LF arrived apart.
+    static func pendingLineLength(in buffer: ByteBuffer, from offset: Int) -> Int {
+        let pending = buffer.readableBytes - offset
+        guard pending > 0, buffer.getInteger(at: buffer.readerIndex + buffer.readableBytes - 1, as: UInt8.self) == .cr else {
+            return pending
+        }
+        return pending - 1
     }
 
     /// Offset (from the reader index) of the next CR LF at or after `searchFrom`; remembers how far it looked.
@@ -236,14 +246,16 @@ public struct IMAPCommandParser: Sendable {
     private mutating func parseLine<Value: Hashable & Sendable>(
         _ buffer: inout ByteBuffer, _ interpret: (String) -> Value?
     ) -> IMAPLineParseResult<Value> {
+        // The limit holds whether the line is complete or not (a line must not pass because it arrived in one piece).
         guard let lineEnd = findCRLF(in: buffer) else {
-            if buffer.readableBytes > limits.maximumLineLength {
+            if Self.pendingLineLength(in: buffer, from: 0) > limits.maximumLineLength {
                 reset()
                 return .lineTooLong
             }
             return .needMoreBytes
         }
         reset()
+        guard lineEnd <= limits.maximumLineLength else { return .lineTooLong }
         let line = buffer.readString(length: lineEnd) ?? ""
         buffer.moveReaderIndex(forwardBy: 2)
         guard let value = interpret(line) else { return .syntaxError(reason: "unexpected line") }

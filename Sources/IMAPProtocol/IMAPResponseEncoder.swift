@@ -366,8 +366,15 @@ public struct IMAPResponseEncoder: Sendable {
         }
     }
 
+    // date-year = 4DIGIT (RFC 9051 §9): a year before 1000 keeps its leading zeros, or it would not parse back (found by
+    // Fuzz/FuzzIMAP: "0226" was read and written as "226").
+    static func year(_ year: Int) -> String {
+        let digits = String(year)
+        return year >= 0 && digits.count < 4 ? String(repeating: "0", count: 4 - digits.count) + digits : digits
+    }
+
     static func date(_ date: IMAPDate) -> String {
-        "\(date.day)-\(IMAPDate.monthNames[date.month - 1])-\(date.year)"
+        "\(date.day)-\(IMAPDate.monthNames[date.month - 1])-\(year(date.year))"
     }
 
     // date-time = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zone DQUOTE (without the quotes)
@@ -375,7 +382,7 @@ public struct IMAPResponseEncoder: Sendable {
         func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
         let zone = abs(value.zoneMinutes)
         let sign = value.zoneMinutes < 0 ? "-" : "+"
-        return "\(two(value.date.day))-\(IMAPDate.monthNames[value.date.month - 1])-\(value.date.year) "
+        return "\(two(value.date.day))-\(IMAPDate.monthNames[value.date.month - 1])-\(year(value.date.year)) "
             + "\(two(value.hour)):\(two(value.minute)):\(two(value.second)) \(sign)\(two(zone / 60))\(two(zone % 60))"
     }
 }

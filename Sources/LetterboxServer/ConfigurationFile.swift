@@ -26,6 +26,9 @@ struct ConfigurationReader {
     private(set) var consumed: Set<String> = []
 
     init(toml text: String, source: String) throws(ConfigurationError) {
+        if let line = Self.tableHeaderWithoutKey(in: text) {
+            throw ConfigurationError(key: source, value: nil, problem: "not valid TOML: the table header on line \(line) does not start with a key")
+        }
         do {
             root = try TOMLTable(string: text)
         } catch let error as TOMLParseError {
@@ -33,6 +36,73 @@ struct ConfigurationReader {
         } catch {
             throw ConfigurationError(key: source, value: nil, problem: "not valid TOML: \(error)")
         }
+    }
+
+    /// The line number of a table header whose key starts with a character that cannot start a key (`[&x]`), if any.
+    /// toml++ (inside TOMLKit) asserts instead of reporting such a header: the assertion is compiled into release builds
+    /// and aborted the process (found by Fuzz/FuzzConfig). A header is a "[" first on a line outside any array, inline
+    /// table or string; the scan follows strings and comments just enough to know that.
+    static func tableHeaderWithoutKey(in text: String) -> Int? {
+        let bytes = Array(text.utf8)
+        var index = 0, line = 1, depth = 0, atLineStart = true
+        func isKeyStart(_ byte: UInt8) -> Bool {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "\""), UInt8(ascii: "'"), UInt8(ascii: "]"): true
+            default: false
+            }
+        }
+        func skipBlanks(_ at: Int) -> Int {
+            var at = at
+            while at < bytes.count, bytes[at] == 32 || bytes[at] == 9 { at += 1 }
+            return at
+        }
+        while index < bytes.count {
+            let byte = bytes[index]
+            if atLineStart {
+                index = skipBlanks(index)
+                atLineStart = false
+                if index < bytes.count, bytes[index] == UInt8(ascii: "["), depth <= 0 {
+                    var next = index + 1
+                    if next < bytes.count, bytes[next] == UInt8(ascii: "[") { next += 1 }
+                    next = skipBlanks(next)
+                    if next < bytes.count, !isKeyStart(bytes[next]) { return line }
+                }
+                continue
+            }
+            switch byte {
+            case 10:
+                line += 1
+                atLineStart = true
+                index += 1
+            case UInt8(ascii: "#"):
+                while index < bytes.count, bytes[index] != 10 { index += 1 }
+            case UInt8(ascii: "\""), UInt8(ascii: "'"):
+                let triple = index + 2 < bytes.count && bytes[index + 1] == byte && bytes[index + 2] == byte
+                index += triple ? 3 : 1
+                while index < bytes.count {
+                    if bytes[index] == 10 {
+                        if !triple { break }  // unterminated: the newline is the outer loop's
+                        line += 1
+                    }
+                    if byte == UInt8(ascii: "\""), bytes[index] == UInt8(ascii: "\\") { index += 2; continue }
+                    if bytes[index] == byte, !triple || (index + 2 < bytes.count && bytes[index + 1] == byte && bytes[index + 2] == byte) {
+                        index += triple ? 3 : 1
+                        break
+                    }
+                    index += 1
+                }
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                index += 1
+            case UInt8(ascii: "]"), UInt8(ascii: "}"):
+                depth -= 1
+                index += 1
+            default:
+                index += 1
+            }
+        }
+        return nil
     }
 
     private func lookup(_ key: String) -> (any TOMLValueConvertible)? {

@@ -47,9 +47,13 @@ public struct SPFEvaluator: Sendable {
     public func check(ip: IPAddress, mailFrom: String, helo: String, now: UnixTime = 0) async -> SPFResult {
         let trimmed = mailFrom.hasPrefix("<") && mailFrom.hasSuffix(">") ? String(mailFrom.dropFirst().dropLast()) : mailFrom
         if trimmed.isEmpty { return await checkHELO(ip: ip, helo: helo, now: now, identity: .mailFrom) }
-        let sender = trimmed.contains("@") ? trimmed : "postmaster@" + trimmed
-        let domain = String(sender[sender.index(after: sender.lastIndex(of: "@")!)...])
-        return await run(ip: ip, domain: domain, sender: sender, helo: helo, now: now, identity: .mailFrom)
+        // One notion of "@" (a Character): `contains("@")` also finds an "@" that a combining mark joins to the next
+        // character, and then `lastIndex(of:)` found none (a crash, found by Fuzz/FuzzSPF).
+        guard let at = trimmed.lastIndex(of: "@") else {
+            return await run(ip: ip, domain: trimmed, sender: "postmaster@" + trimmed, helo: helo, now: now, identity: .mailFrom)
+        }
+        let domain = String(trimmed[trimmed.index(after: at)...])
+        return await run(ip: ip, domain: domain, sender: trimmed, helo: helo, now: now, identity: .mailFrom)
     }
 
     /// The HELO identity check (§2.3), sender `postmaster@helo`.

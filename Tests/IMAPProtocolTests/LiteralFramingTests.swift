@@ -212,6 +212,34 @@ struct LiteralFramingTests {
         #expect(parser.parseCommand(&buffer) == .lineTooLong(tag: "a9"))
     }
 
+    /// Found by the fuzz target's split check (Fuzz/FuzzIMAP): a line of exactly the limit was refused when its CR
+    /// arrived before its LF, and accepted when both came together.
+    @Test func lineOfExactlyTheLimitPassesWhateverTheSplit() {
+        let text = "a1 CAPABILITY\r\n"
+        let limits = IMAPParserLimits(maximumLineLength: 13)
+        for split in 0...text.utf8.count {
+            var parser = IMAPCommandParser(limits: limits)
+            let results = Self.feed(Array(text.utf8), splitAt: split, parser: &parser)
+            #expect(results.last == .command(tag: "a1", .capability), "split at \(split)")
+        }
+        #expect(parseAll("a1 CAPABILITYX\r\n", limits: limits) == .lineTooLong(tag: "a1"))
+    }
+
+    /// The same for AUTHENTICATE and IDLE lines; and a complete line over the limit is refused too, not only one that is
+    /// still arriving.
+    @Test func continuationLineLimitDoesNotDependOnTheSplit() {
+        let limits = IMAPParserLimits(maximumLineLength: 8)
+        var parser = IMAPCommandParser(limits: limits)
+        var buffer = bytes("AGJvYgBz\r")
+        #expect(parser.parseAuthenticationResponse(&buffer) == .needMoreBytes)
+        buffer.writeString("\n")
+        #expect(parser.parseAuthenticationResponse(&buffer) == .value(.base64("AGJvYgBz")))
+        var long = bytes("AGJvYgBzZWNy\r\n")
+        #expect(parser.parseAuthenticationResponse(&long) == .lineTooLong)
+        var idle = bytes("DONE" + String(repeating: " ", count: 10) + "\r\n")
+        #expect(parser.parseIdleDone(&idle) == .lineTooLong)
+    }
+
     @Test func syntaxErrorLeavesBufferUntilSkipped() {
         var parser = IMAPCommandParser()
         var buffer = bytes("a1 BOGUS {3}\r\n")

@@ -15,6 +15,17 @@ struct RoundTripTests {
         }
     }
 
+    /// Found by Fuzz/FuzzIMAP: a date with a year before 1000 ("0226", which parses) was written as "226", which does
+    /// not (date-year = 4DIGIT) — in APPEND and SEARCH, and in the server's INTERNALDATE.
+    @Test func yearsBefore1000KeepFourDigits() {
+        let date = IMAPDateTime(date: IMAPDate(year: 226, month: 12, day: 7), hour: 10, minute: 0, second: 0, zoneMinutes: 0)
+        let command = IMAPCommand.append(.inbox, [AppendMessage(internalDate: date, data: ByteBuffer(string: "x"))])
+        #expect(roundTrip(command) == .command(tag: "rt1", command))
+        let search = IMAPCommand.search(SearchCommand(key: .since(IMAPDate(year: 7, month: 1, day: 2))), uid: false)
+        #expect(roundTrip(search) == .command(tag: "rt1", search))
+        #expect(IMAPResponseEncoder.dateTime(date) == "07-Dec-0226 10:00:00 +0000")
+    }
+
     @Test(arguments: CommandParserTests.table.map(\.1))
     func everyTableCommandRoundTrips(_ command: IMAPCommand) {
         #expect(roundTrip(command) == .command(tag: "rt1", command))

@@ -87,6 +87,32 @@ import Testing
         }
     }
 
+    /// Found by Fuzz/FuzzConfig: toml++ asserts (and the process aborts, release builds included) on a table header whose
+    /// key starts with a character no key can start with. Such a file is now refused with a message.
+    @Test(arguments: ["[&isten]\nsmtp = \"[::1]:25\"\n", "hostname = \"a\"\n  [[ %x]]\n", "[{a = 1}]\n", "x = 0\n[\n[smtp]\n"])
+    func tableHeaderWithoutKeyIsAnErrorNotACrash(_ toml: String) {
+        #expect(throws: ConfigurationError.self) { _ = try LetterboxConfiguration.parse(toml: toml, source: "f.toml") }
+    }
+
+    /// What the header check must leave alone: arrays (nested, multi-line), strings and comments holding brackets.
+    @Test func bracketsInsideValuesAreNotTableHeaders() throws {
+        let toml = """
+        # [&comment]
+        hostname = "mail.example.org"   # "[&x]"
+        [dns]
+        servers = [
+          "127.0.0.1:53", # [&x]
+          "[::1]:53",
+        ]
+        [log]
+        level = '''
+        debug'''
+        """
+        #expect(ConfigurationReader.tableHeaderWithoutKey(in: toml) == nil)
+        #expect(ConfigurationReader.tableHeaderWithoutKey(in: "a = [\n[1, 2],\n[{b = 1}],\n]\n[t]\n") == nil)
+        #expect(ConfigurationReader.tableHeaderWithoutKey(in: "a = \"\"\"\n[&x]\n\"\"\"\n[&y]\n") == 4)
+    }
+
     @Test func validationFindsConflictsAndMissingFiles() throws {
         var configuration = LetterboxConfiguration()
         configuration.listeners[.imap] = configuration.listeners[.smtp]

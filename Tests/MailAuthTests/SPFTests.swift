@@ -183,6 +183,18 @@ struct SPFEvaluatorTests {
         #expect(result.status == .fail && result.explanation == "192.0.2.1 is not one of exp.test's senders")
     }
 
+    /// Found by Fuzz/FuzzSPF: an "@" joined by a combining mark to what follows is found by `contains("@")` but is not a
+    /// Character "@", and the domain was then taken with a force-unwrapped `lastIndex(of: "@")` — a crash on MAIL FROM.
+    @Test("a sender whose only @ carries a combining mark is a domain, not a crash")
+    func atWithCombiningMark() async {
+        let evaluator = SPFEvaluator(resolver: spfZone)
+        let result = await evaluator.check(ip: IPAddress("192.0.2.1")!, mailFrom: "user@\u{301}pass.test", helo: "h")
+        #expect(result.domain == "user@\u{301}pass.test")
+        #expect(result.sender == "postmaster@user@\u{301}pass.test")
+        let plain = await evaluator.check(ip: IPAddress("192.0.2.1")!, mailFrom: "user@pass.test", helo: "h")
+        #expect(plain.domain == "pass.test" && plain.sender == "user@pass.test")
+    }
+
     @Test("the null sender checks postmaster@helo; the HELO identity on its own")
     func nullSender() async {
         let evaluator = SPFEvaluator(resolver: spfZone)

@@ -1,0 +1,1 @@
+../../Sources/LetterboxServer/LetterboxConfiguration.swift
