@@ -65,3 +65,30 @@ def test_sort_and_thread(server):
         assert " BAD " in tagged, tagged
     finally:
         raw.close()
+
+
+def test_within_and_unauthenticate(server):
+    """WITHIN (RFC 5032): OLDER/YOUNGER against INTERNALDATE; UNAUTHENTICATE (RFC 8437): log in again on one connection."""
+    raw = Raw(server.port("imaps"), login=True)
+    try:
+        old = "Subject: old\r\n\r\nold\r\n"
+        raw.send(f'a APPEND INBOX "01-Jan-2020 00:00:00 +0000" {{{len(old)}}}')
+        assert raw.read_response().startswith("+")
+        raw.sock.sendall(old.encode() + b"\r\n")
+        assert raw.until_tagged("a")[1].startswith("a OK")
+        append(raw, {"Subject": "new"})
+        raw.command("SELECT INBOX")
+        untagged, _ = raw.command("SEARCH YOUNGER 3600")
+        assert untagged == ["* SEARCH 2"], untagged
+        untagged, _ = raw.command("SEARCH OLDER 86400")
+        assert untagged == ["* SEARCH 1"], untagged
+        assert " BAD " in raw.command("SEARCH OLDER 0")[1]
+        _, tagged = raw.command("UNAUTHENTICATE")
+        assert " OK " in tagged, tagged
+        # Not authenticated any more: mailbox commands are refused, a new login works on the same connection.
+        assert " BAD " in raw.command("SELECT INBOX")[1]
+        untagged, tagged = raw.command('LOGIN "alice@example.test" "wonderland-42"')
+        assert " OK " in tagged, tagged
+        assert " OK " in raw.command("SELECT INBOX")[1]
+    finally:
+        raw.close()

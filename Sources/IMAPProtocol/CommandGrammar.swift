@@ -10,6 +10,7 @@ extension GrammarReader {
         "STARTTLS": { _ throws(IMAPSyntaxError) in .startTLS },
         "NAMESPACE": { _ throws(IMAPSyntaxError) in .namespace },
         "IDLE": { _ throws(IMAPSyntaxError) in .idle },
+        "UNAUTHENTICATE": { _ throws(IMAPSyntaxError) in .unauthenticate },
         "CHECK": { _ throws(IMAPSyntaxError) in .check },
         "CLOSE": { _ throws(IMAPSyntaxError) in .close },
         "UNSELECT": { _ throws(IMAPSyntaxError) in .unselect },

@@ -37,6 +37,8 @@ public enum IMAPCommand: Hashable, Sendable {
     case append(MailboxName, [AppendMessage])
     /// IDLE (RFC 2177): the server answers `+ idling` and waits for `DONE` (`IMAPCommandParser.parseIdleDone`).
     case idle
+    /// UNAUTHENTICATE (RFC 8437): back to the not-authenticated state, to log in again on the same connection.
+    case unauthenticate
     // Selected (§6.4).
     case check
     case close
@@ -251,6 +253,8 @@ public indirect enum SearchKey: Hashable, Sendable {
     case before(IMAPDate), on(IMAPDate), since(IMAPDate)
     case sentBefore(IMAPDate), sentOn(IMAPDate), sentSince(IMAPDate)
     case larger(UInt64), smaller(UInt64)
+    /// OLDER / YOUNGER n (RFC 5032 WITHIN): INTERNALDATE more than / at most n seconds before now.
+    case older(UInt32), younger(UInt32)
     case uid(SequenceSet)
     case sequenceNumbers(SequenceSet)
     case not(SearchKey)

@@ -91,7 +91,7 @@ public struct IMAPSessionState: Hashable, Sendable {
             "UNSELECT", "CHILDREN", "SPECIAL-USE", "CREATE-SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "ESEARCH",
             "SEARCHRES", "STATUS=SIZE", "MULTIAPPEND", "BINARY", "APPENDLIMIT=\(configuration.appendLimit)", "CONDSTORE",
             "QRESYNC", "UTF8=ACCEPT", "QUOTA", "QUOTA=RES-STORAGE", "SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT",
-            "THREAD=REFERENCES",
+            "THREAD=REFERENCES", "WITHIN", "UNAUTHENTICATE",
         ]
         guard state == .notAuthenticated else { return list }
         if !isTLS, configuration.startTLSAvailable { list.append("STARTTLS") }
@@ -163,7 +163,7 @@ public struct IMAPSessionState: Hashable, Sendable {
         case .enable:
             return state == .authenticated ? nil : wrongState
         case .select, .examine, .create, .delete, .rename, .subscribe, .unsubscribe, .list, .lsub, .namespace, .status,
-             .append, .idle, .getQuota, .getQuotaRoot, .setQuota:
+             .append, .idle, .getQuota, .getQuotaRoot, .setQuota, .unauthenticate:
             return state == .authenticated || isSelected ? nil : wrongState
         case .check, .close, .unselect, .search, .sort, .thread, .fetch, .copy:
             return isSelected ? nil : wrongState
@@ -208,6 +208,12 @@ public struct IMAPSessionState: Hashable, Sendable {
     public mutating func authenticated() {
         guard state == .notAuthenticated else { return }
         state = .authenticated
+    }
+
+    /// UNAUTHENTICATE succeeded (RFC 8437 §2): not authenticated again, with every ENABLEd extension off.
+    public mutating func unauthenticated() {
+        state = .notAuthenticated
+        enabled = []
     }
 
     /// SELECT/EXAMINE succeeded.

@@ -89,7 +89,9 @@ extension GrammarReader {
     ]
 
     /// search-key keywords with other arguments, parsed in `searchKey`.
-    static let otherSearchKeys: Set<String> = ["KEYWORD", "UNKEYWORD", "HEADER", "LARGER", "SMALLER", "UID", "NOT", "OR", "MODSEQ"]
+    static let otherSearchKeys: Set<String> = [
+        "KEYWORD", "UNKEYWORD", "HEADER", "LARGER", "SMALLER", "UID", "NOT", "OR", "MODSEQ", "OLDER", "YOUNGER",
+    ]
 
     // search-key = "ALL" / "ANSWERED" / "BCC" SP astring / "BEFORE" SP date / "BODY" SP astring / "CC" SP astring /
     //   "DELETED" / "FLAGGED" / "FROM" SP astring / "KEYWORD" SP flag-keyword / "ON" SP date / "SEEN" /
@@ -123,6 +125,9 @@ extension GrammarReader {
             return .header(field, try astringText())
         case "LARGER": return .larger(try number64())
         case "SMALLER": return .smaller(try number64())
+        // search-key =/ ( "OLDER" / "YOUNGER" ) SP nz-number   (RFC 5032 §4)
+        case "OLDER": return .older(try nzNumber())
+        case "YOUNGER": return .younger(try nzNumber())
         case "UID": return .uid(try sequenceSet())
         case "MODSEQ": return try searchModSequence()
         case "NOT":

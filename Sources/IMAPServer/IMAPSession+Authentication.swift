@@ -98,6 +98,25 @@ extension IMAPSession {
         return .ok("authenticated", code: .capability(state.capabilities))
     }
 
+    /// UNAUTHENTICATE (RFC 8437): forget the user — the selected mailbox, the connection slot, the session registration,
+    /// ENABLEd extensions — and wait for a new login on the same (TLS) connection.
+    func unauthenticate() async throws -> Completion {
+        selected?.close()
+        selected = nil
+        if let account { userConnections.release(account.id) }
+        if let registration { authenticator.sessions.unregister(registration) }
+        registration = nil
+        account = nil
+        authenticationFailures = 0
+        state.unauthenticated()
+        parser.options.utf8Enabled = false
+        logger[metadataKey: "user"] = nil
+        connection.logger[metadataKey: "user"] = nil
+        connection.idleTimeout = configuration.unauthenticatedTimeout
+        logger.info("unauthenticated")
+        return .ok("UNAUTHENTICATE completed")
+    }
+
     /// The BYE text when the session is asked to end: its account was disabled, or the server is stopping.
     var shutdownReason: String {
         revoked.isSet ? "account disabled" : "server shutting down"

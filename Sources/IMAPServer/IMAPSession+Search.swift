@@ -1,3 +1,4 @@
+import Foundation
 import IMAPProtocol
 import MailCore
 import MailStore
@@ -100,9 +101,13 @@ struct SearchMatcher {
     private var cachedText: CachedText?
     private var searchText: SearchText?
 
-    init(view: SelectedMailboxView, largestUID: UInt32) {
+    /// The time OLDER and YOUNGER (RFC 5032) measure from, in seconds since 1970: one instant for the whole search.
+    let now: Int64
+
+    init(view: SelectedMailboxView, largestUID: UInt32, now: Int64 = Int64(Date().timeIntervalSince1970)) {
         self.view = view
         self.largestUID = max(largestUID, view.uids.last ?? 0)
+        self.now = now
     }
 
     /// Whether any key needs the message's bytes (text, headers, sent date).
@@ -217,6 +222,8 @@ struct SearchMatcher {
         case .sentOn(let date): return Self.compare(sentDay(record, &views), date) { $0 == $1 }
         case .sentSince(let date): return Self.compare(sentDay(record, &views), date) { $0 >= $1 }
         case .larger(let size): return UInt64(record.size) > size
+        case .older(let seconds): return record.internalDate.secondsSince1970 < now - Int64(seconds)
+        case .younger(let seconds): return record.internalDate.secondsSince1970 >= now - Int64(seconds)
         case .smaller(let size): return UInt64(record.size) < size
         case .modSeq(let value): return UInt64(record.modSeq) >= value
         case .uid(let set):

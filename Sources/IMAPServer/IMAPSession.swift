@@ -361,6 +361,8 @@ final class IMAPSession {
             return try await append(to: name, messages)
         case .idle:
             return try await idle()
+        case .unauthenticate:
+            return try await unauthenticate()
         case .check, .noop:
             return .ok("\(command == .check ? "CHECK" : "NOOP") completed")
         case .close:

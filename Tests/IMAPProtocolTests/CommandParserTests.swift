@@ -13,6 +13,10 @@ struct CommandParserTests {
         ("a1 LOGOUT\r\n", .logout),
         ("a1 STARTTLS\r\n", .startTLS),
         ("a1 NAMESPACE\r\n", .namespace),
+        ("a1 UNAUTHENTICATE\r\n", .unauthenticate),
+        // RFC 5032 §3 examples.
+        ("a1 SEARCH UNSEEN YOUNGER 259200\r\n", .search(SearchCommand(key: .and([.unseen, .younger(259200)])), uid: false)),
+        ("a1 SEARCH OLDER 86400\r\n", .search(SearchCommand(key: .older(86400)), uid: false)),
         // RFC 5256 §3 examples; RFC 5957 DISPLAYFROM.
         ("a1 SORT (SUBJECT) UTF-8 SINCE 1-Feb-1994\r\n", .sort([SortCriterion(.subject)], charset: "UTF-8", key: .since(IMAPDate(year: 1994, month: 2, day: 1)), uid: false)),
         ("a1 UID SORT (REVERSE DATE DISPLAYFROM) US-ASCII ALL\r\n",
