@@ -92,3 +92,22 @@ def test_within_and_unauthenticate(server):
         assert " OK " in raw.command("SELECT INBOX")[1]
     finally:
         raw.close()
+
+
+def test_preview(server):
+    """PREVIEW (RFC 8970): the text of the message, whitespace collapsed, at most 256 characters; LAZY answered too."""
+    raw = Raw(server.port("imaps"), login=True)
+    try:
+        append(raw, {"Subject": "p", "Content-Type": "text/plain; charset=utf-8"}, body="Hello   team,\r\n\r\nthe  report\tis ready." + " word" * 100)
+        raw.command("SELECT INBOX")
+        untagged, tagged = raw.command("FETCH 1 (PREVIEW)")
+        assert " OK " in tagged, tagged
+        preview = untagged[0].split("PREVIEW ", 1)[1].rstrip(")")
+        text = preview.strip('"') if preview.startswith('"') else preview.split("\r\n", 1)[-1]
+        assert text.startswith("Hello team, the report is ready. word word"), untagged
+        assert len(text) <= 256, len(text)
+        untagged, tagged = raw.command("UID FETCH 1 (UID PREVIEW (LAZY) FLAGS)")
+        assert " OK " in tagged and "PREVIEW " in untagged[0] and "FLAGS (" in untagged[0], untagged
+        assert " BAD " in raw.command("FETCH 1 (PREVIEW (EAGER))")[1]
+    finally:
+        raw.close()

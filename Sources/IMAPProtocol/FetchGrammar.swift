@@ -28,6 +28,16 @@ extension GrammarReader {
     mutating func fetchAttribute() throws(IMAPSyntaxError) -> FetchAttribute {
         let name = try run(while: { $0.isAtomChar && $0 != .openBracket && $0 != .lessThan }, what: "fetch attribute").uppercased()
         switch name {
+        // fetch-att =/ "PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"] ; preview-mod = "LAZY"   (RFC 8970 §7)
+        case "PREVIEW":
+            guard peek() == .space, peek(1) == .openParen else { return .preview(lazy: false) }
+            try space()
+            let modifiers = try parenthesizedList(allowEmpty: false) { (r: inout GrammarReader) throws(IMAPSyntaxError) -> String in
+                let modifier = try r.atom().uppercased()
+                guard modifier == "LAZY" else { throw IMAPSyntaxError("unknown preview modifier \(modifier)") }
+                return modifier
+            }
+            return .preview(lazy: modifiers.contains("LAZY"))
         case "ENVELOPE": return .envelope
         case "FLAGS": return .flags
         case "INTERNALDATE": return .internalDate

@@ -268,6 +268,9 @@ public indirect enum SearchKey: Hashable, Sendable {
 
 /// fetch-att (RFC 9051 §6.4.5, RFC 3516 BINARY). The macros ALL, FAST and FULL are expanded by the parser.
 public enum FetchAttribute: Hashable, Sendable {
+    /// PREVIEW [(LAZY)] (RFC 8970): a short plain-text excerpt of the message. Letterbox always computes it (LAZY may
+    /// be answered with the preview itself, §3.2).
+    case preview(lazy: Bool)
     case envelope
     case flags
     case internalDate

@@ -256,6 +256,7 @@ public struct IMAPCommandEncoder: Sendable {
     static func fetchAttribute(_ attribute: FetchAttribute) -> String {
         func partial(_ range: PartialRange?) -> String { range.map { "<\($0.offset).\($0.length)>" } ?? "" }
         switch attribute {
+        case .preview(let lazy): return lazy ? "PREVIEW (LAZY)" : "PREVIEW"
         case .envelope: return "ENVELOPE"
         case .flags: return "FLAGS"
         case .internalDate: return "INTERNALDATE"

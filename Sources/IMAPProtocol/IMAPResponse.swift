@@ -154,6 +154,8 @@ public struct NamespaceDescription: Hashable, Sendable {
 /// msg-att items of a FETCH response. ENVELOPE and BODYSTRUCTURE are embedded pre-encoded (the store caches their wire
 /// bytes); body sections are raw bytes sent as literals (`nil` data is sent as NIL).
 public enum FetchResponseItem: Hashable, Sendable {
+    /// "PREVIEW" SP nstring (RFC 8970 §7): at most 256 characters of the message's text, "" when it has none.
+    case preview(String?)
     case flags([Flag])
     case uid(UInt32)
     /// fetch-mod-resp = "MODSEQ" SP "(" permsg-modsequence ")" (RFC 7162 §3.1.4.1)

@@ -215,6 +215,9 @@ public struct IMAPResponseEncoder: Sendable {
     func encode(_ item: FetchResponseItem, into buffer: inout ByteBuffer) {
         switch item {
         case .flags(let flags): buffer.writeString("FLAGS " + Self.flagList(flags))
+        case .preview(let text):
+            buffer.writeString("PREVIEW ")
+            writeNString(text.map { Array($0.utf8) }, into: &buffer)
         case .uid(let uid): buffer.writeString("UID \(uid)")
         case .modSeq(let value): buffer.writeString("MODSEQ (\(value))")
         case .internalDate(let date): buffer.writeString("INTERNALDATE \"" + Self.dateTime(date) + "\"")

@@ -91,7 +91,7 @@ public struct IMAPSessionState: Hashable, Sendable {
             "UNSELECT", "CHILDREN", "SPECIAL-USE", "CREATE-SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "ESEARCH",
             "SEARCHRES", "STATUS=SIZE", "MULTIAPPEND", "BINARY", "APPENDLIMIT=\(configuration.appendLimit)", "CONDSTORE",
             "QRESYNC", "UTF8=ACCEPT", "QUOTA", "QUOTA=RES-STORAGE", "SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT",
-            "THREAD=REFERENCES", "WITHIN", "UNAUTHENTICATE",
+            "THREAD=REFERENCES", "WITHIN", "UNAUTHENTICATE", "PREVIEW",
         ]
         guard state == .notAuthenticated else { return list }
         if !isTLS, configuration.startTLSAvailable { list.append("STARTTLS") }

@@ -118,6 +118,8 @@ extension IMAPSession {
         switch attribute {
         case .uid:
             return .uid(message.uid)
+        case .preview:
+            return .preview(Self.preview(views!.searchText().body))
         case .modSeq:
             return .modSeq(UInt64(message.modSeq))
         case .flags:
@@ -152,6 +154,26 @@ extension IMAPSession {
         case .rfc822Text:
             return .rfc822Text(ByteBuffer(bytes: views!.section(SectionSpecifier(kind: .text)) ?? []))
         }
+    }
+
+    /// RFC 8970 §4: at most 256 characters of the message's text — the decoded text parts, whitespace runs made one
+    /// space, cut at a character boundary; "" when the message has no text.
+    static func preview(_ text: String) -> String {
+        var out = ""
+        var length = 0
+        var pendingSpace = false
+        for character in text {
+            if character.isWhitespace {
+                pendingSpace = length > 0
+                continue
+            }
+            if length + (pendingSpace ? 1 : 0) >= 256 { break }
+            if pendingSpace { out.append(" "); length += 1 }
+            pendingSpace = false
+            out.append(character)
+            length += 1
+        }
+        return out
     }
 
     /// System flags first, then keywords: the order `SelectedMailboxView` uses.

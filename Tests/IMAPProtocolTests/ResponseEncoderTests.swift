@@ -57,6 +57,9 @@ struct ResponseEncoderTests {
          "* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n"),
         (.untagged(.id([IDParameter(key: "name", value: "Letterbox"), IDParameter(key: "os", value: nil)])), "* ID (\"name\" \"Letterbox\" \"os\" NIL)\r\n"),
         (.untagged(.id(nil)), "* ID NIL\r\n"),
+        // RFC 8970 §5 example.
+        (.untagged(.fetch(1, [.uid(25996), .preview("Foo")])), "* 1 FETCH (UID 25996 PREVIEW \"Foo\")\r\n"),
+        (.untagged(.fetch(2, [.preview(nil)])), "* 2 FETCH (PREVIEW NIL)\r\n"),
         // RFC 9208 §5.1, §5.2 examples.
         (.untagged(.quota(root: "", [QuotaResource(resource: "STORAGE", usage: 10, limit: 512)])), "* QUOTA \"\" (STORAGE 10 512)\r\n"),
         (.untagged(.quotaRoot(.inbox, roots: [""])), "* QUOTAROOT \"INBOX\" \"\"\r\n"),
