@@ -26,7 +26,9 @@ public struct ListenAddress: Hashable, Sendable, CustomStringConvertible {
             host = text[..<colon]
             port = text[text.index(after: colon)...]
         }
-        guard !host.isEmpty, let number = Int(port), (0...65535).contains(number) else { return nil }
+        // No brackets inside the host: "[[x]:25" would print as "[x:25" (found by Fuzz/FuzzConfig).
+        guard !host.isEmpty, !host.contains("["), !host.contains("]"), let number = Int(port), (0...65535).contains(number)
+        else { return nil }
         self.init(host: String(host), port: number)
     }
 

@@ -151,6 +151,6 @@ import Testing
         #expect(ListenAddress("127.0.0.1:25") == ListenAddress(host: "127.0.0.1", port: 25))
         #expect(ListenAddress("[::1]:993") == ListenAddress(host: "::1", port: 993))
         #expect(ListenAddress("localhost:0")?.port == 0)
-        for bad in ["", ":25", "host", "host:", "::1:25", "[::1]993", "host:-1"] { #expect(ListenAddress(bad) == nil, "\(bad)") }
+        for bad in ["", ":25", "host", "host:", "::1:25", "[::1]993", "host:-1", "[[it =]:251", "a]:25", "[a[:25"] { #expect(ListenAddress(bad) == nil, "\(bad)") }
     }
 }
