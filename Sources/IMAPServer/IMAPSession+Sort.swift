@@ -25,9 +25,9 @@ extension IMAPSession {
         case .orderedSubject: Threading.orderedSubject(facts)
         case .references: Threading.references(facts)
         }
+        let uids = Dictionary(uniqueKeysWithValues: facts.map { (UInt32($0.number), UInt32($0.uid)) })
         func renumber(_ node: ThreadNode) -> ThreadNode {
-            ThreadNode(node.message.map { number in uid ? UInt32(facts.first { $0.number == Int(number) }!.uid) : number },
-                       children: node.children.map(renumber))
+            ThreadNode(node.message.map { uid ? uids[$0] ?? $0 : $0 }, children: node.children.map(renumber))
         }
         try await send(.thread(threads.map(renumber)))
         return .ok("\(uid ? "UID " : "")THREAD completed")
@@ -259,15 +259,13 @@ enum Threading {
             return result
         }
         roots = prune(roots, atRoot: true)
-        func date(_ node: Container) -> (Int64, Int) {
-            if let fact = node.fact { return (fact.sent, fact.number) }
-            return node.children.map(date).min { $0 < $1 } ?? (0, 0)
+        // Each node with the date it sorts by (its message's, or a placeholder's earliest child's), built bottom-up once.
+        func build(_ node: Container) -> (node: ThreadNode, date: (Int64, Int)) {
+            let children = node.children.map(build).sorted { $0.date < $1.date }
+            let date = node.fact.map { ($0.sent, $0.number) } ?? children.first?.date ?? (0, 0)
+            return (ThreadNode(node.fact.map { UInt32($0.number) }, children: children.map(\.node)), date)
         }
-        func build(_ node: Container) -> ThreadNode {
-            let children = node.children.sorted { date($0) < date($1) }.map(build)
-            return ThreadNode(node.fact.map { UInt32($0.number) }, children: children)
-        }
-        return roots.sorted { date($0) < date($1) }.map(build)
+        return roots.map(build).sorted { $0.date < $1.date }.map(\.node)
     }
 }
 
