@@ -45,6 +45,8 @@ let package = Package(
         .library(name: "IMAPProtocol", targets: ["IMAPProtocol"]),
         .library(name: "MailAuth", targets: ["MailAuth"]),
         .library(name: "DNS", targets: ["DNS"]),
+        // The configuration reader (fuzzed through symlinks in Fuzz/FuzzConfig) takes module defaults from these.
+        .library(name: "Directory", targets: ["Directory"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
