@@ -47,6 +47,7 @@ let package = Package(
         .library(name: "DNS", targets: ["DNS"]),
         // The configuration reader (fuzzed through symlinks in Fuzz/FuzzConfig) takes module defaults from these.
         .library(name: "Directory", targets: ["Directory"]),
+        .library(name: "HTTPServer", targets: ["HTTPServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),

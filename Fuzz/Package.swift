@@ -44,6 +44,7 @@ let package = Package(
         fuzzTarget("DNS", [our("MailCore"), our("DNS"), nioCore]),
         // The configuration reader is compiled from LetterboxServer's two files (symlinked), not by linking all of
         // LetterboxServer: they use only MailCore and TOMLKit, and the rest would put every server module in the binary.
-        fuzzTarget("Config", [our("MailCore"), our("SASL"), our("Directory"), toml]),
+        // The reader takes each module's defaults from the module (LetterboxConfiguration's imports).
+        fuzzTarget("Config", [our("MailCore"), our("SASL"), our("Directory"), our("IMAPProtocol"), our("HTTPServer"), toml]),
     ]
 )
